@@ -1,0 +1,83 @@
+# ACRN-TS: TypeScript -> esbuild -> porffor (Wasm) -> wasm2c -> gcc (freestanding)
+#          + nasm boot stub -> linker.ld -> ELF -> grub-mkrescue -> build/hv.iso
+#
+#   make          build build/hv.iso
+#   make run      boot it in an emulator, serial console on this terminal
+#   make test     every test tier; ends with "N passed, N failed"
+#   make bench    build/boot figures
+#
+# Build configuration (host memory the hypervisor keeps for itself):
+WASM_WINDOW_MB ?= 48    # fixed window for the TypeScript heap (Wasm linear memory)
+POOL_MB        ?= 16    # 4 KiB page pool (VMCS, EPT, hypervisor-owned guest memory)
+
+B       := build
+NM      := node_modules/.bin
+CC      := gcc
+NATIVE  := arch/x86/native
+TS_SRC  := $(shell find arch hv -name '*.ts' -not -path '*/native/*' | sort)
+C_SRC   := $(wildcard $(NATIVE)/*.c)
+C_OBJ   := $(patsubst $(NATIVE)/%.c,$(B)/native/%.o,$(C_SRC))
+CFLAGS  := -O2 -std=gnu11 -ffreestanding -nostdinc -isystem $(shell $(CC) -print-file-name=include) \
+           -I$(NATIVE)/include -I$(NATIVE) -I$(B) -I/usr/src/wasm2c \
+           -fno-stack-protector -fno-pic -fno-pie -mno-red-zone -mcmodel=small \
+           -fno-asynchronous-unwind-tables -fno-exceptions -fno-builtin -Wall -Wextra \
+           -DWASM_RT_MEMCHECK_SIGNAL_HANDLER=0 -DWASM_RT_USE_STACK_DEPTH_COUNT=0 \
+           -DWASM_WINDOW_MB=$(WASM_WINDOW_MB) -DPOOL_MB=$(POOL_MB)
+LDFLAGS := -nostdlib -static -no-pie -T linker.ld -Wl,--build-id=none -Wl,-z,max-page-size=4096
+
+all: $(B)/hv.iso
+
+deps: $(B)/.deps
+$(B)/.deps: tools/ensure-deps.sh package-lock.json
+	@mkdir -p $(B)
+	bash tools/ensure-deps.sh
+	@touch $@
+
+$(B)/hv.js: $(TS_SRC) $(B)/.deps
+	$(NM)/esbuild hv/main.ts --bundle --format=esm --target=es2022 --define:__NATIVE__=true \
+	  --outfile=$@ --log-level=warning
+
+$(B)/hv.wasm $(B)/intrinsics_gen.h &: $(B)/hv.js tools/porfc.mjs tools/intrinsics.json tools/patch-porffor.mjs
+	node tools/porfc.mjs $(B)/hv.js $(B)/hv.wasm $(B)/intrinsics_gen.h >/dev/null
+
+$(B)/prog.c $(B)/prog.h &: $(B)/hv.wasm tools/wasm2c.sh tools/desimd.mjs tools/w2cfix.sh
+	sh tools/wasm2c.sh $(B)/hv.wasm $(B) prog
+
+# wasm2c's output is machine-made: its warnings are not ours.
+$(B)/prog.o: $(B)/prog.c
+	$(CC) $(CFLAGS) -w -c $< -o $@
+
+$(B)/native/%.o: $(NATIVE)/%.c $(wildcard $(NATIVE)/*.h) $(B)/prog.h $(B)/intrinsics_gen.h Makefile
+	@mkdir -p $(B)/native
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(B)/boot.o: boot/boot.asm
+	@mkdir -p $(B)
+	nasm -f elf64 -w+all $< -o $@
+
+$(B)/hv.elf: $(B)/boot.o $(C_OBJ) $(B)/prog.o linker.ld
+	$(CC) $(LDFLAGS) -o $@ $(B)/boot.o $(C_OBJ) $(B)/prog.o -lgcc
+	grub-file --is-x86-multiboot2 $@
+
+$(B)/hv.iso: $(B)/hv.elf iso/grub.cfg
+	rm -rf $(B)/iso && mkdir -p $(B)/iso/boot/grub
+	cp $(B)/hv.elf $(B)/iso/boot/hv.elf
+	cp iso/grub.cfg $(B)/iso/boot/grub/grub.cfg
+	grub-mkrescue -o $@ $(B)/iso 2>$(B)/grub-mkrescue.log || { cat $(B)/grub-mkrescue.log; exit 1; }
+
+run: $(B)/hv.iso
+	node tools/run.mjs $(B)/hv.iso
+
+test: $(B)/hv.iso
+	node test/run-all.mjs
+
+bench: $(B)/.deps
+	node tools/bench.mjs
+
+typecheck: $(B)/.deps
+	$(NM)/tsc -p tsconfig.json --noEmit
+
+clean:
+	rm -rf $(B)
+
+.PHONY: all deps run test bench typecheck clean

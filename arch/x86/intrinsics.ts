@@ -1,0 +1,175 @@
+// The one hardware gateway. Every instruction the hypervisor needs is one
+// function here with two bodies: the native import (a Wasm import implemented
+// in arch/x86/native/intrinsics.c) and a simulated one (a SimMachine, see
+// sim-machine.ts) that vitest and the Node side of the conformance suite use.
+// No other module declares a native call.
+//
+// Representation rules (DESIGN.md):
+//  - every value crosses as a JS number (an f64); integers below 2^53 are exact;
+//  - a 64-bit value crosses as hi/lo u32 halves: a 64-bit read returns the low
+//    half and latches the high half, which hi() returns (hv/u64.ts helpers);
+//  - physical addresses are plain numbers (x86-64 physical addresses < 2^52).
+
+/** esbuild --define: true in the native build, false under Node. */
+declare const __NATIVE__: boolean;
+
+declare function __outb(port: number, value: number): void;
+declare function __inb(port: number): number;
+declare function __outw(port: number, value: number): void;
+declare function __inw(port: number): number;
+declare function __outl(port: number, value: number): void;
+declare function __inl(port: number): number;
+declare function __hi(): number;
+declare function __rdmsr(msr: number): number;
+declare function __wrmsr(msr: number, hi: number, lo: number): void;
+declare function __read_cr(n: number): number;
+declare function __write_cr(n: number, value: number): void;
+declare function __cpuid(leaf: number, subleaf: number): number;
+declare function __cpuid_reg(reg: number): number;
+declare function __rdtsc(): number;
+declare function __peek8(pa: number): number;
+declare function __peek16(pa: number): number;
+declare function __peek32(pa: number): number;
+declare function __peek64(pa: number): number;
+declare function __poke8(pa: number, value: number): void;
+declare function __poke16(pa: number, value: number): void;
+declare function __poke32(pa: number, value: number): void;
+declare function __poke64(pa: number, hi: number, lo: number): void;
+declare function __hlt(): void;
+declare function __pause(): void;
+declare function __exit(code: number): void;
+declare function __heap_used(): number;
+declare function __mmap_count(): number;
+declare function __mmap_field(index: number, field: number): number;
+declare function __cmdline_len(): number;
+declare function __cmdline_byte(index: number): number;
+declare function __resv_count(): number;
+declare function __resv_field(index: number, field: number): number;
+declare function __page_alloc(): number;
+declare function __page_free(pa: number): void;
+declare function __pool_pages(which: number): number;
+declare function __vmread(field: number): number;
+declare function __vmwrite(field: number, hi: number, lo: number): number;
+declare function __selftest_fault(kind: number): void;
+
+/** What a simulated machine implements; one method per intrinsic. */
+export interface HwBackend {
+  outb(port: number, value: number): void;
+  inb(port: number): number;
+  outw(port: number, value: number): void;
+  inw(port: number): number;
+  outl(port: number, value: number): void;
+  inl(port: number): number;
+  hi(): number;
+  rdmsr(msr: number): number;
+  wrmsr(msr: number, hi: number, lo: number): void;
+  readCr(n: number): number;
+  writeCr(n: number, value: number): void;
+  cpuid(leaf: number, subleaf: number): number;
+  cpuidReg(reg: number): number;
+  rdtsc(): number;
+  peek(pa: number, width: number): number;
+  poke(pa: number, width: number, hi: number, lo: number): void;
+  hlt(): void;
+  exit(code: number): void;
+  heapUsed(): number;
+  mmapCount(): number;
+  mmapField(index: number, field: number): number;
+  cmdlineLen(): number;
+  cmdlineByte(index: number): number;
+  resvCount(): number;
+  resvField(index: number, field: number): number;
+  pageAlloc(): number;
+  pageFree(pa: number): void;
+  poolPages(which: number): number;
+  vmread(field: number): number;
+  vmwrite(field: number, hi: number, lo: number): number;
+  selftestFault(kind: number): void;
+}
+
+const NATIVE: boolean = __NATIVE__;
+let sim: HwBackend | null = null;
+
+/** Attach the simulated machine every intrinsic uses under Node. */
+export function attachSimMachine(machine: HwBackend): void {
+  sim = machine;
+}
+
+function simulated(): HwBackend {
+  if (sim === null) throw new Error('intrinsics: no SimMachine attached');
+  return sim;
+}
+
+// ---- port I/O ---------------------------------------------------------------
+export function outb(port: number, value: number): void { if (NATIVE) __outb(port, value); else simulated().outb(port, value); }
+export function inb(port: number): number { return NATIVE ? __inb(port) : simulated().inb(port); }
+export function outw(port: number, value: number): void { if (NATIVE) __outw(port, value); else simulated().outw(port, value); }
+export function inw(port: number): number { return NATIVE ? __inw(port) : simulated().inw(port); }
+export function outl(port: number, value: number): void { if (NATIVE) __outl(port, value); else simulated().outl(port, value); }
+export function inl(port: number): number { return NATIVE ? __inl(port) : simulated().inl(port); }
+
+// ---- 64-bit results ---------------------------------------------------------
+/** High 32 bits of the last 64-bit read (rdmsr, peek64, vmread). */
+export function hi(): number { return NATIVE ? __hi() : simulated().hi(); }
+
+// ---- MSRs, control registers, CPUID, TSC ------------------------------------
+/** RDMSR: returns bits 31:0, latches bits 63:32 for hi(). */
+export function rdmsr(msr: number): number { return NATIVE ? __rdmsr(msr) : simulated().rdmsr(msr); }
+export function wrmsr(msr: number, hiHalf: number, loHalf: number): void { if (NATIVE) __wrmsr(msr, hiHalf, loHalf); else simulated().wrmsr(msr, hiHalf, loHalf); }
+/** MOV from CR0/CR2/CR3/CR4 (values fit in 53 bits). */
+export function readCr(n: number): number { return NATIVE ? __read_cr(n) : simulated().readCr(n); }
+export function writeCr(n: number, value: number): void { if (NATIVE) __write_cr(n, value); else simulated().writeCr(n, value); }
+/** CPUID: returns EAX; cpuidReg(1|2|3) returns EBX/ECX/EDX of the same execution. */
+export function cpuid(leaf: number, subleaf: number): number { return NATIVE ? __cpuid(leaf, subleaf) : simulated().cpuid(leaf, subleaf); }
+export function cpuidReg(reg: number): number { return NATIVE ? __cpuid_reg(reg) : simulated().cpuidReg(reg); }
+export function rdtsc(): number { return NATIVE ? __rdtsc() : simulated().rdtsc(); }
+
+// ---- physical memory (checked natively: see native/physaccess.c) ------------
+export function peek8(pa: number): number { return NATIVE ? __peek8(pa) : simulated().peek(pa, 1); }
+export function peek16(pa: number): number { return NATIVE ? __peek16(pa) : simulated().peek(pa, 2); }
+export function peek32(pa: number): number { return NATIVE ? __peek32(pa) : simulated().peek(pa, 4); }
+/** 64-bit read: returns bits 31:0, latches bits 63:32 for hi(). */
+export function peek64(pa: number): number { return NATIVE ? __peek64(pa) : simulated().peek(pa, 8); }
+export function poke8(pa: number, value: number): void { if (NATIVE) __poke8(pa, value); else simulated().poke(pa, 1, 0, value); }
+export function poke16(pa: number, value: number): void { if (NATIVE) __poke16(pa, value); else simulated().poke(pa, 2, 0, value); }
+export function poke32(pa: number, value: number): void { if (NATIVE) __poke32(pa, value); else simulated().poke(pa, 4, 0, value); }
+export function poke64(pa: number, hiHalf: number, loHalf: number): void { if (NATIVE) __poke64(pa, hiHalf, loHalf); else simulated().poke(pa, 8, hiHalf, loHalf); }
+
+// ---- CPU control ------------------------------------------------------------
+export function hlt(): void { if (NATIVE) __hlt(); else simulated().hlt(); }
+export function pause(): void { if (NATIVE) __pause(); }
+/**
+ * Stop the machine with a test status (0 = pass): drains COM1, then signals
+ * QEMU's isa-debug-exit and Bochs's iodebug/shutdown ports, then halts.
+ * Never returns natively.
+ */
+export function testExit(code: number): void { if (NATIVE) __exit(code); else simulated().exit(code); }
+/** Bytes the TypeScript heap (porffor's bump allocator) has handed out. */
+export function heapUsed(): number { return NATIVE ? __heap_used() : simulated().heapUsed(); }
+
+// ---- boot information -------------------------------------------------------
+/** Host memory map entries from multiboot2 (field 0 base, 1 length, 2 type). */
+export function mmapCount(): number { return NATIVE ? __mmap_count() : simulated().mmapCount(); }
+export function mmapField(index: number, field: number): number { return NATIVE ? __mmap_field(index, field) : simulated().mmapField(index, field); }
+export function cmdlineLen(): number { return NATIVE ? __cmdline_len() : simulated().cmdlineLen(); }
+export function cmdlineByte(index: number): number { return NATIVE ? __cmdline_byte(index) : simulated().cmdlineByte(index); }
+/** Host memory no guest may ever see (field 0 base, 1 size, 2 kind). */
+export function resvCount(): number { return NATIVE ? __resv_count() : simulated().resvCount(); }
+export function resvField(index: number, field: number): number { return NATIVE ? __resv_field(index, field) : simulated().resvField(index, field); }
+
+// ---- page pool ----------------------------------------------------------------
+/** A zeroed 4 KiB page from the pool, or 0 when the pool is exhausted. */
+export function pageAlloc(): number { return NATIVE ? __page_alloc() : simulated().pageAlloc(); }
+export function pageFree(pa: number): void { if (NATIVE) __page_free(pa); else simulated().pageFree(pa); }
+/** which 0: free pages, 1: total pages. */
+export function poolPages(which: number): number { return NATIVE ? __pool_pages(which) : simulated().poolPages(which); }
+
+// ---- VMX --------------------------------------------------------------------
+/** VMREAD: returns bits 31:0, latches bits 63:32 for hi(). */
+export function vmread(field: number): number { return NATIVE ? __vmread(field) : simulated().vmread(field); }
+/** VMWRITE: returns 0, or 1 (VMfailInvalid) / 2 (VMfailValid). */
+export function vmwrite(field: number, hiHalf: number, loHalf: number): number { return NATIVE ? __vmwrite(field, hiHalf, loHalf) : simulated().vmwrite(field, hiHalf, loHalf); }
+
+// ---- test hooks ---------------------------------------------------------------
+/** Deliberately fault (0 #UD, 1 #PF, 2 stack overflow, 3 unowned peek) to test the panic path. */
+export function selftestFault(kind: number): void { if (NATIVE) __selftest_fault(kind); else simulated().selftestFault(kind); }

@@ -1,0 +1,29 @@
+/* smp.c - see smp.h. */
+#include <stdint.h>
+#include "panic.h"
+#include "smp.h"
+
+struct percpu percpu[HV_MAX_CPUS];
+
+static volatile uint32_t ts_ticket_next;
+static volatile uint32_t ts_ticket_serving;
+static volatile int32_t ts_owner = -1;
+
+uint32_t this_cpu(void) { return 0; }
+
+void ts_lock_acquire(void) {
+  uint32_t me = this_cpu();
+  if (ts_owner == (int32_t)me) hv_panic("TypeScript lock taken twice by one CPU");
+  uint32_t ticket = __atomic_fetch_add(&ts_ticket_next, 1, __ATOMIC_ACQUIRE);
+  while (__atomic_load_n(&ts_ticket_serving, __ATOMIC_ACQUIRE) != ticket) __asm__ volatile("pause");
+  ts_owner = (int32_t)me;
+  percpu[me].ts_entries++;
+}
+
+void ts_lock_release(void) {
+  if (ts_owner != (int32_t)this_cpu()) hv_panic("TypeScript lock released by a CPU that does not hold it");
+  ts_owner = -1;
+  __atomic_fetch_add(&ts_ticket_serving, 1, __ATOMIC_RELEASE);
+}
+
+int32_t ts_lock_owner(void) { return ts_owner; }

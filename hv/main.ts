@@ -1,0 +1,71 @@
+// The hypervisor's TypeScript entry: kmain (native) calls it once on the boot
+// CPU after long mode, the memory map, the Wasm window and the page pool are set up.
+import { CpuInfo } from '../arch/x86/cpu';
+import { heapUsed, selftestFault, testExit } from '../arch/x86/intrinsics';
+import { COM1_BASE, Uart16550 } from '../arch/x86/serial';
+import { VMX_USABLE, VmxCaps } from '../arch/x86/vmx-caps';
+import { printBanner, printCmdline, printCpu, printMemoryMap, printVmx } from './boot-report';
+import { Cmdline } from './cmdline';
+import { LOG_INFO, LOG_WARN, log } from './log';
+import { Shell } from './shell';
+
+/** Exit status given to the emulator (QEMU isa-debug-exit, Bochs) when the hypervisor stops. */
+export const EXIT_POWEROFF = 0;
+export const EXIT_PANIC = 1;
+export const EXIT_NO_VMX = 2;
+
+/** `hv.selftest=<name>` deliberately faults, to test the panic path end to end. */
+const SELFTEST_NAMES = ['ud', 'pf', 'stack', 'peek'];
+
+function runSelftest(cmdline: Cmdline): void {
+  for (let i = 0; i < SELFTEST_NAMES.length; i++) {
+    if (cmdline.is('hv.selftest', SELFTEST_NAMES[i])) {
+      log.begin(LOG_WARN);
+      log.str('selftest: faulting on purpose: ');
+      log.str(SELFTEST_NAMES[i]);
+      log.end();
+      selftestFault(i);
+    }
+  }
+}
+
+function stop(uart: Uart16550, code: number): number {
+  uart.drain();
+  testExit(code);
+  return code;
+}
+
+/** Boot report, VMX probe, then the shell. Returns the exit status. */
+export function hvMain(): number {
+  const uart = new Uart16550(COM1_BASE);
+  uart.init();
+  log.attach(uart);
+  printBanner();
+  const cpu = new CpuInfo();
+  cpu.read();
+  printCpu(cpu);
+  const cmdline = new Cmdline();
+  cmdline.read();
+  printCmdline(cmdline);
+  printMemoryMap();
+  runSelftest(cmdline);
+  const caps = new VmxCaps();
+  caps.probe(cpu);
+  printVmx(cpu, caps);
+  log.begin(LOG_INFO);
+  log.str('TypeScript heap in use after boot: ');
+  log.dec(heapUsed());
+  log.str(' bytes');
+  log.end();
+  if (caps.reason !== VMX_USABLE) {
+    log.line(LOG_INFO, 'System halted.');
+    return stop(uart, EXIT_NO_VMX);
+  }
+  const shell = new Shell(uart);
+  shell.run();
+  log.line(LOG_INFO, 'Powering off.');
+  return stop(uart, EXIT_POWEROFF);
+}
+
+declare const __NATIVE__: boolean;
+if (__NATIVE__) hvMain();

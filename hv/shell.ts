@@ -1,0 +1,140 @@
+// The hypervisor's debug shell on COM1. ACRN's prompt and command names; this
+// first cut has `help` and `version` plus two commands of our own, `echo` and
+// `poweroff`. Input is polled; a line is edited in a fixed buffer and the
+// command is found in a const table, so running a command allocates nothing.
+import { Uart16550 } from '../arch/x86/serial';
+import { LOG_ERROR, LOG_INFO, log } from './log';
+import { HV_NAME, HV_VERSION } from './version';
+
+export const SHELL_PROMPT = 'ACRN:\\>';
+export const SHELL_LINE_MAX = 128;
+
+const CHAR_BACKSPACE = 8;
+const CHAR_DELETE = 127;
+const CHAR_CR = 13;
+const CHAR_LF = 10;
+const CHAR_SPACE = 32;
+
+/** Why the shell stopped running (`run` returns it). */
+export const SHELL_RUNNING = 0;
+export const SHELL_POWEROFF = 1;
+
+export class Shell {
+  readonly uart: Uart16550;
+  readonly line = new Uint8Array(SHELL_LINE_MAX);
+  length = 0;
+  /** Index in `line` where the current command's arguments start. */
+  argStart = 0;
+  state = SHELL_RUNNING;
+
+  constructor(uart: Uart16550) {
+    this.uart = uart;
+  }
+
+  prompt(): void {
+    log.begin(LOG_INFO);
+    log.str(SHELL_PROMPT);
+    // no end(): the prompt stays on the input line
+  }
+
+  /** Feed one input byte: edit the line, echo it, run it on Enter. */
+  input(c: number): void {
+    if (c === CHAR_CR || c === CHAR_LF) {
+      log.char(CHAR_LF);
+      this.execute();
+      this.length = 0;
+      if (this.state === SHELL_RUNNING) this.prompt();
+      return;
+    }
+    if (c === CHAR_BACKSPACE || c === CHAR_DELETE) {
+      if (this.length > 0) {
+        this.length--;
+        log.char(CHAR_BACKSPACE);
+        log.char(CHAR_SPACE);
+        log.char(CHAR_BACKSPACE);
+      }
+      return;
+    }
+    if (c < 32 || c > 126) return;
+    if (this.length === SHELL_LINE_MAX) return; // full: further characters are dropped
+    this.line[this.length++] = c;
+    log.char(c);
+  }
+
+  /** Poll COM1 until a command stops the shell. */
+  run(): number {
+    this.prompt();
+    while (this.state === SHELL_RUNNING) {
+      const c = this.uart.getc();
+      if (c >= 0) this.input(c);
+    }
+    return this.state;
+  }
+
+  /** Whether the word at [start, end) equals `word`. */
+  wordIs(start: number, end: number, word: string): boolean {
+    if (end - start !== word.length) return false;
+    for (let i = 0; i < word.length; i++) if (this.line[start + i] !== word.charCodeAt(i)) return false;
+    return true;
+  }
+
+  execute(): void {
+    let start = 0;
+    while (start < this.length && this.line[start] === CHAR_SPACE) start++;
+    let end = start;
+    while (end < this.length && this.line[end] !== CHAR_SPACE) end++;
+    if (start === end) return;
+    this.argStart = end;
+    while (this.argStart < this.length && this.line[this.argStart] === CHAR_SPACE) this.argStart++;
+    for (let i = 0; i < COMMAND_NAMES.length; i++) {
+      if (this.wordIs(start, end, COMMAND_NAMES[i])) {
+        COMMAND_HANDLERS[i](this);
+        return;
+      }
+    }
+    log.begin(LOG_ERROR);
+    log.str('unknown command "');
+    for (let i = start; i < end; i++) log.char(this.line[i]);
+    log.str('"; type help');
+    log.end();
+  }
+}
+
+function cmdHelp(_sh: Shell): void {
+  for (let i = 0; i < COMMAND_NAMES.length; i++) {
+    log.begin(LOG_INFO);
+    log.str('  ');
+    log.str(COMMAND_NAMES[i]);
+    log.spaces(12 - COMMAND_NAMES[i].length);
+    log.str(COMMAND_HELP[i]);
+    log.end();
+  }
+}
+
+function cmdVersion(_sh: Shell): void {
+  log.begin(LOG_INFO);
+  log.str(HV_NAME);
+  log.str(' ');
+  log.str(HV_VERSION);
+  log.end();
+}
+
+function cmdEcho(sh: Shell): void {
+  log.begin(LOG_INFO);
+  for (let i = sh.argStart; i < sh.length; i++) log.char(sh.line[i]);
+  log.end();
+}
+
+function cmdPoweroff(sh: Shell): void {
+  sh.state = SHELL_POWEROFF;
+}
+
+/** The command table: names, help text and handlers, index-aligned. */
+const COMMAND_NAMES = ['help', 'version', 'echo', 'poweroff'];
+const COMMAND_HELP = [
+  'list the commands',
+  'show the hypervisor version',
+  'print the rest of the line (not an ACRN command)',
+  'power the machine off (not an ACRN command)',
+];
+const COMMAND_HANDLERS = [cmdHelp, cmdVersion, cmdEcho, cmdPoweroff];
