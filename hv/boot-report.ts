@@ -45,8 +45,8 @@ export function printCpu(cpu: CpuInfo): void {
 export function printCmdline(cmdline: Cmdline): void {
   log.begin(LOG_INFO);
   log.str('Command line: ');
-  if (cmdline.length === 0) log.str('(empty)');
-  for (let i = 0; i < cmdline.length; i++) log.char(cmdline.bytes[i]);
+  if (cmdline.size === 0) log.str('(empty)');
+  for (let i = 0; i < cmdline.size; i++) log.char(cmdline.bytes[i]);
   log.end();
 }
 

@@ -7,12 +7,12 @@ export const CMDLINE_MAX = 1024;
 
 export class Cmdline {
   readonly bytes = new Uint8Array(CMDLINE_MAX);
-  length = 0;
+  size = 0;
 
   read(): void {
     const n = cmdlineLen();
-    this.length = n < CMDLINE_MAX ? n : CMDLINE_MAX;
-    for (let i = 0; i < this.length; i++) this.bytes[i] = cmdlineByte(i) & 0xff;
+    this.size = n < CMDLINE_MAX ? n : CMDLINE_MAX;
+    for (let i = 0; i < this.size; i++) this.bytes[i] = cmdlineByte(i) & 0xff;
   }
 
   /**
@@ -21,10 +21,10 @@ export class Cmdline {
    */
   find(key: string): number {
     let i = 0;
-    while (i < this.length) {
-      while (i < this.length && this.bytes[i] === 32) i++;
+    while (i < this.size) {
+      while (i < this.size && this.bytes[i] === 32) i++;
       const start = i;
-      while (i < this.length && this.bytes[i] !== 32) i++;
+      while (i < this.size && this.bytes[i] !== 32) i++;
       const wordEnd = i;
       let k = 0;
       while (k < key.length && start + k < wordEnd && this.bytes[start + k] === key.charCodeAt(k)) k++;
@@ -41,7 +41,7 @@ export class Cmdline {
     const at = this.find(key);
     if (at < 0) return false;
     let k = 0;
-    while (k < value.length && at + k < this.length && this.bytes[at + k] === value.charCodeAt(k)) k++;
-    return k === value.length && (at + k === this.length || this.bytes[at + k] === 32);
+    while (k < value.length && at + k < this.size && this.bytes[at + k] === value.charCodeAt(k)) k++;
+    return k === value.length && (at + k === this.size || this.bytes[at + k] === 32);
   }
 }

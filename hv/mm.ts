@@ -20,23 +20,23 @@ export function e820TypeName(type: number): string {
   return type >= 1 && type <= 5 ? E820_TYPE_NAMES[type] : E820_TYPE_NAMES[0];
 }
 
-/** Kinds of hypervisor-reserved ranges, in native/memmap.h order. */
-export const RESV_HV_IMAGE = 0;
-export const RESV_MBI = 1;
-export const RESV_MODULE = 2;
-export const RESV_LOW_1M = 3;
-export const RESV_WASM_WINDOW = 4;
-export const RESV_PAGE_POOL = 5;
-export const RESV_STACKS = 6;
-export const RESV_TRAMPOLINE = 7;
+/** Kinds of hypervisor-reserved ranges (native/memmap.h MEMMAP_*; 0 is never valid). */
+export const RESV_HV_IMAGE = 1;
+export const RESV_MBI = 2;
+export const RESV_MODULE = 3;
+export const RESV_LOW_1M = 4;
+export const RESV_WASM_WINDOW = 5;
+export const RESV_PAGE_POOL = 6;
+export const RESV_STACKS = 7;
+export const RESV_TRAMPOLINE = 8;
 
 export const RESV_KIND_NAMES = [
-  'hypervisor image', 'boot information', 'boot module', 'first MiB (BIOS, trampoline)',
+  'unknown', 'hypervisor image', 'boot information', 'boot module', 'first MiB (BIOS, trampoline)',
   'TypeScript Wasm window', 'page pool', 'stacks', 'AP trampoline',
 ];
 
 export function resvKindName(kind: number): string {
-  return kind >= 0 && kind < RESV_KIND_NAMES.length ? RESV_KIND_NAMES[kind] : 'unknown';
+  return kind >= 1 && kind < RESV_KIND_NAMES.length ? RESV_KIND_NAMES[kind] : RESV_KIND_NAMES[0];
 }
 
 export function hostMapCount(): number {

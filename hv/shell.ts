@@ -56,8 +56,11 @@ export class Shell {
       return;
     }
     if (c < 32 || c > 126) return;
-    if (this.length === SHELL_LINE_MAX) return; // full: further characters are dropped
-    this.line[this.length++] = c;
+    const at = this.length;
+    if (at === SHELL_LINE_MAX) return; // full: further characters are dropped
+    // porffor defect P1 (tools/PORFFOR.md): never index a this-array with a this-field in a store.
+    this.line[at] = c;
+    this.length = at + 1;
     log.char(c);
   }
 

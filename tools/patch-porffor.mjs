@@ -52,3 +52,18 @@ edit('assemble.js',
 `    const heapGlobal = globals['#porf#currentPtr']?.idx ?? -1; // [pf-patch]
     unsigned(exportFuncs.length + usesMemory + usesTags + (heapGlobal >= 0 ? 1 : 0));
     if (heapGlobal >= 0) { string('h'); byte(ExportDesc.global); unsigned(heapGlobal); }`);
+
+// [pf-patch] defect P2 (tools/PORFFOR.md): a call to a host import does not set
+// the callee's result type, so a function returning an import's result hands
+// back whatever type the previous call left (`typeof x !== 'number'`, and
+// `x === 8` is false for x = 8). Mark an import's result as a number.
+edit('codegen.js',
+`  out.push([ Opcodes.call, idx ]);
+  if (decl._insideIndirect) return out;
+
+  if (typedReturns) out.push(...setLastType(scope));`,
+`  out.push([ Opcodes.call, idx ]);
+  if (decl._insideIndirect) return out;
+
+  if (typedReturns) out.push(...setLastType(scope));
+  else if (idx === importedFuncs[name] && importedFuncs[importedFuncs[name]]?.returns?.length > 0) out.push(...setLastType(scope, TYPES.number)); // [pf-patch]`);

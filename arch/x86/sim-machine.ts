@@ -44,6 +44,8 @@ export interface ReservedRange {
 export class SimMachine implements HwBackend {
   /** Every byte written to COM1's THR. */
   serialOut: number[] = [];
+  /** Also called with each COM1 output byte, if set. */
+  serialSink: ((c: number) => void) | null = null;
   /** Bytes the next COM1 reads return, in order. */
   serialIn: number[] = [];
   /** Writes to ports nobody claimed: [port, width, value]. */
@@ -125,7 +127,10 @@ export class SimMachine implements HwBackend {
     const dev = this.ports.get(port);
     if (dev) dev.write(port, width, value);
     else if (port === COM1 + 3) this.com1Lcr = value & 0xff;
-    else if (port === COM1 && (this.com1Lcr & 0x80) === 0) this.serialOut.push(value & 0xff);
+    else if (port === COM1 && (this.com1Lcr & 0x80) === 0) {
+      this.serialOut.push(value & 0xff);
+      if (this.serialSink) this.serialSink(value & 0xff);
+    }
     else if (!(port > COM1 && port < COM1 + 8)) this.strayWrites.push([port, width, value]);
   }
   private com1Lsr(): number {

@@ -24,6 +24,6 @@ describe('Cmdline', () => {
 
   it('keeps at most 1024 bytes', () => {
     const c = parse('x'.repeat(2000));
-    expect(c.length).toBe(1024);
+    expect(c.size).toBe(1024);
   });
 });

@@ -19,10 +19,10 @@ export function baseMachine(): SimMachine {
     { base: 0xfffc0000, length: 0x40000, type: 2 },
   ];
   m.reserved = [
-    { base: 0, size: 0x100000, kind: 3 },
-    { base: 0x100000, size: 0x200000, kind: 0 },
-    { base: 0x2000000, size: 48 << 20, kind: 4 },
-    { base: POOL_BASE, size: POOL_PAGES * 4096, kind: 5 },
+    { base: 0, size: 0x100000, kind: 4 },
+    { base: 0x100000, size: 0x200000, kind: 1 },
+    { base: 0x2000000, size: 48 << 20, kind: 5 },
+    { base: POOL_BASE, size: POOL_PAGES * 4096, kind: 6 },
   ];
   m.setPool(POOL_BASE, POOL_PAGES);
   m.cmdline = '/boot/hv.elf';

@@ -138,7 +138,7 @@ IMPORT(f64, __resv_field, f64 index, f64 field) {
   (void)inst;
   uint32_t i = u32_of(index);
   if (i >= memmap_reserved_count()) return 0;
-  const struct memmap_range *r = memmap_reserved(i);
+  const struct memmap_reservation *r = memmap_reserved(i);
   switch ((int)field) {
     case 0: return f64_of(r->base);
     case 1: return f64_of(r->size);
