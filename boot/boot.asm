@@ -8,11 +8,12 @@
 ;      memory in the MBI memory map, printing a FATAL line on COM1 and halting
 ;      if anything is missing;
 ;   2. builds identity page tables over [0, max(4 GiB, top of memory)) rounded
-;      up to 1 GiB (top of memory: the highest end of any memory-map entry
-;      that is not "reserved"), capped at 64 GiB with 2 MiB pages or 512 GiB
-;      with 1 GiB pages: 4 KiB pages over the 2 MiB regions holding the kernel image
-;      (so guard pages can be unmapped), 2 MiB pages elsewhere below 4 GiB, and
-;      1 GiB pages above 4 GiB when the CPU has them (else 2 MiB pages);
+;      up to 1 GiB, where top of memory is the highest end of any memory-map
+;      entry that is not "reserved"; capped at 64 GiB with 2 MiB pages or
+;      512 GiB with 1 GiB pages.  4 KiB pages cover the 2 MiB regions holding
+;      the kernel image (so guard pages can be unmapped), 2 MiB pages the rest
+;      below 4 GiB, and 1 GiB pages (if the CPU has them, else 2 MiB pages)
+;      the rest above;
 ;   3. enters long mode, loads the GDT (code/data + one 64-bit TSS per CPU),
 ;      the IDT (vectors 0-255 -> exception_panic) and CPU 0's TSS;
 ;   4. enables x87/SSE (and XSAVE with XCR0 = x87|SSE when present);
@@ -20,16 +21,31 @@
 ;
 ; It also provides setjmp/longjmp for wasm2c's exception unwinding.
 ;
-; Exported to C (see the symbol list in arch/x86/native/exceptions.h):
-;   _start, kmain's caller; boot_pml4, boot_mapped_top, boot_mem_top,
-;   boot_max_cpus, percpu_stack_top, percpu_stacks, boot_gdt, boot_gdtr,
-;   boot_idt, boot_idtr, boot_tss, boot_load_cpu_tables, setjmp, longjmp.
+; Calls (C):
+;   void kmain(uint32_t magic, uint64_t mbi_phys);      on CPU 0's stack
+;   void exception_panic(uint64_t vector, uint64_t error_code, uint64_t rip,
+;                        uint64_t cr2, uint64_t rsp);   arch/x86/native/exceptions.c
+;
+; Exports (C declarations):
+;   extern uint64_t boot_pml4[512];     the live PML4; its address is CR3
+;   extern uint64_t boot_mem_top;       top of memory from the memory map
+;   extern uint64_t boot_mapped_top;    end of the identity map
+;   extern const uint32_t boot_max_cpus;            MAX_CPUS (8)
+;   extern uint64_t percpu_stack_top[];             [boot_max_cpus]
+;   extern uint8_t percpu_stacks[];     per-CPU stacks and guards (layout below)
+;   extern uint8_t boot_gdt[], boot_idt[], boot_tss[];
+;   extern const uint8_t boot_gdtr[10], boot_idtr[10];  LGDT/LIDT operands
+;   void boot_load_cpu_tables(uint32_t cpu);   LGDT, LIDT, segments, LTR
+;   int setjmp(jmp_buf env); void longjmp(jmp_buf env, int val);
+; and from linker.ld: __image_start, __image_end, __image_pt_start,
+; __image_pt_end.
 ;
 ; References: "SDM" is the Intel 64 and IA-32 Architectures Software
-; Developer's Manual; section numbers are those of Vol. 3A (chapter 6
-; "Interrupt and Exception Handling", chapter 7 "Task Management", chapter 9
-; "Processor Management and Initialization") and each is given with its title.
-; "MB2" is the Multiboot2 specification, version 2.0.
+; Developer's Manual, Vol. 3A unless stated (chapter 4 "Paging", 6 "Interrupt
+; and Exception Handling", 7 "Task Management", 9 "Processor Management and
+; Initialization", 13 "System Programming for Instruction Set Extensions and
+; Processor Extended States").  Section numbers shift between editions, so
+; each comes with its title.  "MB2" is the Multiboot2 specification 2.0.
 
 ; ============================================================================
 ; Constants
@@ -40,6 +56,7 @@
 %define MB2_ARCH_I386           0           ; MB2 3.1.1 "architecture": i386 PM
 %define MB2_BOOTLOADER_MAGIC    0x36D76289  ; MB2 3.3: EAX at entry
 %define MB2_HTAG_END            0           ; header tag list terminator
+%define MB2_HTAG_END_SIZE       8
 %define MB2_MBI_TOTAL_SIZE      0           ; MBI +0: u32 total_size
 %define MB2_MBI_HEADER_SIZE     8           ; total_size + reserved
 %define MB2_TAG_TYPE            0           ; tag +0: u32 type
@@ -181,6 +198,7 @@
 %define DESC_BASE_LOW_MASK      0xFFFFFF    ; base 23:0 -> bits 39:16
 %define DESC_BASE_LOW_SHIFT     16
 %define DESC_BASE_HIGH_SHIFT    24          ; base 31:24 -> bits 63:56
+%define DESC_BASE_HIGH_MASK     0xFF
 %define DESC_BASE_HIGH_POS      56
 %define TSS_DESC_SIZE           16
 %define TSS_DESC_SHIFT          4
@@ -204,6 +222,9 @@
 %define TSS_IOMAP_BASE          0x66
 %define TSS_SIZE                0x68        ; limit = TSS_SIZE - 1
 %define TSS_STRIDE              128         ; keeps each TSS in one cache line pair
+; IST (SDM 6.14.5 "Interrupt Stack Table"): a gate with a non-zero IST
+; index always switches to that stack, so #DF still has a good stack after
+; a kernel stack overflow, and an NMI one after any fault.
 %define IST_DOUBLE_FAULT        1           ; #DF runs on IST1
 %define IST_NMI                 2           ; NMI runs on IST2
 
@@ -222,8 +243,9 @@
 %define IDT_GATE_ATTR_SHIFT     40
 %define IDT_GATE_IST_SHIFT      32
 %define IDT_GATE_SEL_SHIFT      16
-%define IDT_GATE_OFF_MID_SHIFT  32          ; offset 31:16: >> 16 << 48 ...
-%define IDT_GATE_OFF_MID_POS    48
+%define IDT_GATE_OFF_LOW_MASK   0xFFFF      ; offset 15:0 -> bits 15:0
+%define IDT_GATE_OFF_MID_SHIFT  16          ; offset 31:16 ...
+%define IDT_GATE_OFF_MID_POS    48          ; ... -> bits 63:48
 %define ISR_STUB_SIZE           16          ; every stub padded to this size
 %define EXC_VECTOR_DF           8
 %define EXC_VECTOR_NMI          2
@@ -298,7 +320,7 @@ mb2_header:
     dd -(MB2_HEADER_MAGIC + MB2_ARCH_I386 + (mb2_header_end - mb2_header))
     align 8
     dw MB2_HTAG_END, 0                  ; type, flags
-    dd 8                                ; size
+    dd MB2_HTAG_END_SIZE
 mb2_header_end:
 
 ; ============================================================================
@@ -427,7 +449,7 @@ _start:
     rdmsr
     or eax, EFER_LME
     wrmsr
-    ; SDM 13.1.3 "Initialization of the SSE Extensions" needs EM = 0, MP = 1;
+    ; SDM 13.1 "Initialization of the SSE Extensions" needs EM = 0, MP = 1;
     ; NE = 1 reports x87 errors as #MF.  Caches on (CD = NW = 0), TS clear.
     mov eax, cr0
     and eax, ~(CR0_EM | CR0_TS | CR0_CD | CR0_NW)
@@ -438,8 +460,8 @@ _start:
 ; check_cpu32: CPUID must exist and report long mode; records Page1GB.
 ; Halts with "FATAL: CPU has no long mode" otherwise.
 check_cpu32:
-    ; CPUID exists iff EFLAGS.ID can be toggled (SDM Vol. 1 19.1 "Using the
-    ; CPUID Instruction").
+    ; CPUID exists iff EFLAGS.ID can be toggled (SDM 2.3 "System Flags and
+    ; Fields in the EFLAGS Register").
     pushfd
     pop eax
     mov ecx, eax
@@ -801,10 +823,11 @@ long_mode_entry:
     xor edi, edi
     call boot_load_cpu_tables           ; CPU 0
 
-    ; x87 + SSE (SDM 13.1.3 "Initialization of the SSE Extensions"): CR0 was
+    ; x87 + SSE (SDM 13.1 "Initialization of the SSE Extensions"): CR0 was
     ; set on the way in; OSFXSR and OSXMMEXCPT here.  With XSAVE, enable
-    ; XSETBV and set XCR0 = x87 | SSE (SDM 13.3 "Enabling the XSAVE Feature
-    ; Set and XSAVE-Enabled Features").
+    ; XSETBV and set XCR0 = x87 | SSE (SDM chapter 13, "Enabling the XSAVE
+    ; Feature Set and XSAVE-Enabled Features").  Done after the IDT is
+    ; loaded, so a fault here panics instead of triple faulting.
     mov rax, cr4
     or eax, CR4_OSFXSR | CR4_OSXMMEXCPT
     mov cr4, rax
@@ -863,7 +886,7 @@ init_tss_descriptors:
     or rax, TSS_SIZE - 1
     mov rdx, rdi
     shr rdx, DESC_BASE_HIGH_SHIFT
-    and edx, 0xFF
+    and edx, DESC_BASE_HIGH_MASK
     shl rdx, DESC_BASE_HIGH_POS
     or rax, rdx
     mov rdx, TSS_DESC_ACC << TSS_DESC_ACC_SHIFT
@@ -889,11 +912,11 @@ init_idt:
     xor ecx, ecx                        ; ecx = vector
 .loop:
     mov rax, rsi
-    and eax, 0xFFFF                     ; offset 15:0
+    and eax, IDT_GATE_OFF_LOW_MASK      ; offset 15:0
     or eax, GDT_CODE64 << IDT_GATE_SEL_SHIFT
     mov rdx, rsi
-    shr rdx, 16
-    and edx, 0xFFFF
+    shr rdx, IDT_GATE_OFF_MID_SHIFT
+    and edx, IDT_GATE_OFF_LOW_MASK
     shl rdx, IDT_GATE_OFF_MID_POS       ; offset 31:16
     or rax, rdx
     mov rdx, IDT_GATE_INTR << IDT_GATE_ATTR_SHIFT

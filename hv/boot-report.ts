@@ -114,7 +114,7 @@ function printMsr(name: string, caps: VmxCaps, slot: number): void {
   log.str('  ');
   log.str(name);
   log.spaces(26 - name.length);
-  log.hex64(caps.hi(slot), caps.lo(slot));
+  log.hex64(caps.msrHi(slot), caps.msrLo(slot));
   log.end();
 }
 

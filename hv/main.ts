@@ -6,7 +6,7 @@ import { COM1_BASE, Uart16550 } from '../arch/x86/serial';
 import { VMX_USABLE, VmxCaps } from '../arch/x86/vmx-caps';
 import { printBanner, printCmdline, printCpu, printMemoryMap, printVmx } from './boot-report';
 import { Cmdline } from './cmdline';
-import { LOG_INFO, LOG_WARN, log } from './log';
+import { LOG_ERROR, LOG_INFO, LOG_WARN, log } from './log';
 import { Shell } from './shell';
 
 /** Exit status given to the emulator (QEMU isa-debug-exit, Bochs) when the hypervisor stops. */
@@ -67,5 +67,22 @@ export function hvMain(): number {
   return stop(uart, EXIT_POWEROFF);
 }
 
+/**
+ * The native entry: an exception nothing caught is a broken invariant; name it
+ * before kmain turns it into a panic.
+ */
+function hvEntry(): void {
+  try {
+    hvMain();
+  } catch (e) {
+    log.begin(LOG_ERROR);
+    log.str('uncaught TypeScript exception: ');
+    if (e instanceof Error) log.str(e.message);
+    else log.str(String(e));
+    log.end();
+    throw e;
+  }
+}
+
 declare const __NATIVE__: boolean;
-if (__NATIVE__) hvMain();
+if (__NATIVE__) hvEntry();

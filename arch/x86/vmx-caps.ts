@@ -67,12 +67,12 @@ export class VmxCaps {
     this.msr.fill(0);
     if (!cpu.hasVmx()) return (this.reason = cpu.isGenuineIntel() ? VMX_NO_CPUID_BIT : VMX_NOT_INTEL);
     this.read(CAP_FEATURE_CONTROL, IA32_FEATURE_CONTROL);
-    const fc = this.lo(CAP_FEATURE_CONTROL);
+    const fc = this.msrLo(CAP_FEATURE_CONTROL);
     if ((fc & FEATURE_CONTROL_LOCK) !== 0 && (fc & FEATURE_CONTROL_VMX_OUTSIDE_SMX) === 0) {
       return (this.reason = VMX_DISABLED_BY_FIRMWARE);
     }
     this.read(CAP_BASIC, IA32_VMX_BASIC);
-    this.trueControls = (this.hi(CAP_BASIC) & BASIC_HI_TRUE_CTLS) !== 0;
+    this.trueControls = (this.msrHi(CAP_BASIC) & BASIC_HI_TRUE_CTLS) !== 0;
     const t = this.trueControls;
     this.read(CAP_PINBASED, t ? IA32_VMX_TRUE_PINBASED_CTLS : IA32_VMX_PINBASED_CTLS);
     this.read(CAP_PROCBASED, t ? IA32_VMX_TRUE_PROCBASED_CTLS : IA32_VMX_PROCBASED_CTLS);
@@ -85,10 +85,10 @@ export class VmxCaps {
     this.read(CAP_CR4_FIXED1, IA32_VMX_CR4_FIXED1);
     this.read(CAP_VMCS_ENUM, IA32_VMX_VMCS_ENUM);
     // A.3.3: IA32_VMX_PROCBASED_CTLS2 exists only if secondary controls may be 1.
-    if ((this.hi(CAP_PROCBASED) & PROC_ACTIVATE_SECONDARY) !== 0) {
+    if ((this.msrHi(CAP_PROCBASED) & PROC_ACTIVATE_SECONDARY) !== 0) {
       this.read(CAP_PROCBASED2, IA32_VMX_PROCBASED_CTLS2);
       // A.10: IA32_VMX_EPT_VPID_CAP exists if EPT or VPID may be enabled.
-      if ((this.hi(CAP_PROCBASED2) & (PROC2_EPT | PROC2_VPID)) !== 0) this.read(CAP_EPT_VPID, IA32_VMX_EPT_VPID_CAP);
+      if ((this.msrHi(CAP_PROCBASED2) & (PROC2_EPT | PROC2_VPID)) !== 0) this.read(CAP_EPT_VPID, IA32_VMX_EPT_VPID_CAP);
     }
     return (this.reason = VMX_USABLE);
   }
@@ -96,31 +96,31 @@ export class VmxCaps {
   has(slot: number): boolean {
     return ((this.present >>> slot) & 1) !== 0;
   }
-  hi(slot: number): number {
+  msrHi(slot: number): number {
     return this.msr[slot * 2];
   }
-  lo(slot: number): number {
+  msrLo(slot: number): number {
     return this.msr[slot * 2 + 1];
   }
   /** Allowed 0-settings of a control MSR: bits that must be 1. */
   mustBeOne(slot: number): number {
-    return this.lo(slot);
+    return this.msrLo(slot);
   }
   /** Allowed 1-settings of a control MSR: bits that may be 1. */
   mayBeOne(slot: number): number {
-    return this.hi(slot);
+    return this.msrHi(slot);
   }
   /** IA32_VMX_BASIC[30:0]: the VMCS revision identifier. */
   vmcsRevision(): number {
-    return this.lo(CAP_BASIC) & 0x7fffffff;
+    return this.msrLo(CAP_BASIC) & 0x7fffffff;
   }
   /** IA32_VMX_BASIC[44:32]: bytes to allocate for a VMXON region or VMCS. */
   vmcsRegionSize(): number {
-    return this.hi(CAP_BASIC) & 0x1fff;
+    return this.msrHi(CAP_BASIC) & 0x1fff;
   }
   /** IA32_VMX_BASIC[53:50]: memory type for the VMCS (6 = write-back). */
   vmcsMemoryType(): number {
-    return (this.hi(CAP_BASIC) >>> (50 - 32)) & 0xf;
+    return (this.msrHi(CAP_BASIC) >>> (50 - 32)) & 0xf;
   }
 
   private read(slot: number, msr: number): void {

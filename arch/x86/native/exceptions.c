@@ -1,9 +1,9 @@
 /*
  * exceptions.c - the panic line for CPU exceptions and stray interrupts; see
- * exceptions.h.  The vector numbers and mnemonics are those of SDM Vol. 3A
- * 6.3.1 "Vectors" (table "Protected-Mode Exceptions and Interrupts") and
- * 6.15 "Exception and Interrupt Reference"; 28-30 are AMD's (AMD64 APM
- * Vol. 2, 8.2 "Vectors").
+ * exceptions.h.  The vector numbers and mnemonics are those of the Intel SDM
+ * Vol. 3A, table 6-1 "Protected-Mode Exceptions and Interrupts" and 6.15
+ * "Exception and Interrupt Reference"; 28-30 are AMD's (AMD64 Architecture
+ * Programmer's Manual Vol. 2, 8.2 "Vectors").
  */
 #include "exceptions.h"
 

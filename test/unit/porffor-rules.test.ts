@@ -1,0 +1,29 @@
+// Static checks for the porffor coding rules that a compiler defect makes
+// mandatory (tools/PORFFOR.md). Node cannot see these defects at run time, so
+// the bundled hypervisor source is checked for the patterns that trigger them.
+import { buildSync } from 'esbuild';
+import { describe, expect, it } from 'vitest';
+
+const bundle = buildSync({
+  entryPoints: ['hv/main.ts'], bundle: true, format: 'esm', write: false, target: 'es2022',
+  define: { __NATIVE__: 'true' }, logLevel: 'silent',
+}).outputFiles[0].text;
+
+describe('porffor coding rules in the native bundle', () => {
+  it('P3: no top-level function shares its name with a class method', () => {
+    const functions = new Set([...bundle.matchAll(/^(?:async )?function (\w+)\(/gm)].map((m) => m[1]));
+    const methods = new Set([...bundle.matchAll(/^ {2}(?:static )?(\w+)\([^)]*\) \{/gm)].map((m) => m[1]));
+    const clashes = [...functions].filter((f) => methods.has(f) && f !== 'constructor');
+    expect(clashes).toEqual([]);
+  });
+
+  it('P1: no store into a this-array indexed by a this-field', () => {
+    const stores = [...bundle.matchAll(/this\.\w+\[[^\]\n]*this\.[^\]\n]*\]\s*=[^=]/g)].map((m) => m[0]);
+    expect(stores).toEqual([]);
+  });
+
+  it('no finally (B7) and no BigInt literals (B6)', () => {
+    expect(bundle).not.toMatch(/\bfinally\b/);
+    expect(bundle).not.toMatch(/\b\d+n\b/);
+  });
+});
