@@ -53,7 +53,7 @@ $(B)/native/%.o: $(NATIVE)/%.c $(wildcard $(NATIVE)/*.h) $(B)/prog.h $(B)/intrin
 
 $(B)/boot.o: boot/boot.asm
 	@mkdir -p $(B)
-	nasm -f elf64 -w+all $< -o $@
+	nasm -f elf64 $< -o $@
 
 $(B)/hv.elf: $(B)/boot.o $(C_OBJ) $(B)/prog.o linker.ld
 	$(CC) $(LDFLAGS) -o $@ $(B)/boot.o $(C_OBJ) $(B)/prog.o -lgcc

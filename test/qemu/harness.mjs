@@ -480,6 +480,8 @@ function normalizeOptions(opts) {
  * @param {string[]} [opts.extraArgs] extra QEMU arguments
  * @param {number} [opts.ips=50e6]    Bochs instructions per emulated second
  * @param {(chunk: string) => void} [opts.onSerial] called with each piece of serial output
+ * @param {(write: (bytes: Buffer) => void) => void} [opts.onConnect] called once COM1 is
+ *   connected, with a function that sends bytes to the guest (interactive use: make run)
  * @returns {Promise<{status: 'pass'|'fail'|'timeout'|'script-timeout', exitCode: number|null,
  *   signal: string|null, serial: string, wallMs: number, firstLineMs: number|null,
  *   failedStep?: number, reason: string, bochsPanic?: string, logDir: string,
@@ -536,6 +538,7 @@ export async function runEmulator(opts) {
         s.on('error', () => {});     // EPIPE/ECONNRESET when the emulator dies
         s.on('close', resolve);
         conversation.attach(s);
+        o.onConnect?.((bytes) => conversation.write(bytes));
       });
     });
 

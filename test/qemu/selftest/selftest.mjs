@@ -14,6 +14,7 @@
 // Needs: nasm, grub-mkrescue (grub-pc-bin, xorriso, mtools), qemu-system-x86_64
 // and/or bochs (+ bochsbios, vgabios, bochs-term).
 
+import { buildIso } from './echo-iso.mjs';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -24,30 +25,7 @@ import { bochsAvailable, qemuAvailable, runEmulator } from '../harness.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 
-const GRUB_CFG = `set timeout=0
-set default=0
-menuentry "harness selftest" {
-  multiboot2 /boot/echo.bin
-  boot
-}
-`;
 
-/** Assemble echo.asm and wrap it in a BIOS-bootable GRUB ISO. */
-function buildIso(workDir) {
-  const root = path.join(workDir, 'iso');
-  fs.mkdirSync(path.join(root, 'boot', 'grub'), { recursive: true });
-  execFileSync('nasm', ['-f', 'bin', '-o', path.join(root, 'boot', 'echo.bin'),
-    path.join(HERE, 'echo.asm')], { stdio: ['ignore', 'inherit', 'inherit'] });
-  fs.writeFileSync(path.join(root, 'boot', 'grub', 'grub.cfg'), GRUB_CFG);
-  const iso = path.join(workDir, 'echo.iso');
-  try {
-    execFileSync('grub-mkrescue', ['-o', iso, root], { stdio: ['ignore', 'pipe', 'pipe'] });
-  } catch (error) {
-    process.stderr.write(String(error.stderr ?? error.message));
-    throw new Error('grub-mkrescue failed');
-  }
-  return iso;
-}
 
 /** True if any process of the group `pgid` is still alive. */
 function groupAlive(pgid) {

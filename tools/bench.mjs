@@ -1,0 +1,73 @@
+// make bench: figures, printed, never asserted. Each ratio is against a floor
+// measured in the same run.
+//   - build time: a full rebuild of the ISO from TypeScript (and each stage);
+//   - ELF text/data/BSS sizes;
+//   - wall time from QEMU start to the hypervisor's banner, median of 5, and the
+//     same for a minimal multiboot2 kernel through the same GRUB (the floor);
+//   - TypeScript heap in use after boot.
+import { execFileSync, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { runEmulator } from '../test/qemu/harness.mjs';
+import { buildIso } from '../test/qemu/selftest/echo-iso.mjs';
+
+const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
+process.chdir(root);
+const figure = (name, value, note = '') => console.log(`${name.padEnd(44)} ${String(value).padStart(14)}  ${note}`);
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+console.log('=== make bench ===');
+// Build: remove every product artifact, then time each stage of a full build.
+for (const f of ['hv.js', 'hv.wasm', 'prog.c', 'prog.o', 'hv.elf', 'hv.iso']) fs.rmSync(path.join('build', f), { force: true });
+fs.rmSync('build/native', { recursive: true, force: true });
+const stages = [['esbuild bundle', 'build/hv.js'], ['porffor -> Wasm', 'build/hv.wasm'], ['wasm2c -> C', 'build/prog.c'],
+  ['gcc + nasm + ld', 'build/hv.elf'], ['grub-mkrescue', 'build/hv.iso']];
+let total = 0;
+for (const [name, target] of stages) {
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync('make', ['-s', target], { stdio: ['ignore', 'ignore', 'inherit'] });
+  if (r.status !== 0) throw new Error(`build of ${target} failed`);
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  total += ms;
+  figure(`build: ${name}`, `${(ms / 1000).toFixed(2)} s`);
+}
+figure('build: total from TypeScript to ISO', `${(total / 1000).toFixed(2)} s`);
+const t0 = process.hrtime.bigint();
+spawnSync('make', ['-s', 'build/hv.iso'], { stdio: 'ignore' });
+figure('build: incremental, nothing changed', `${(Number(process.hrtime.bigint() - t0) / 1e9).toFixed(2)} s`);
+
+const size = execFileSync('size', ['build/hv.elf'], { encoding: 'utf8' }).trim().split('\n')[1].trim().split(/\s+/);
+figure('ELF text', `${size[0]} B`);
+figure('ELF data', `${size[1]} B`);
+figure('ELF bss', `${size[2]} B`, '(page tables, stacks, pool bitmap)');
+figure('generated C (wasm2c)', `${fs.statSync('build/prog.c').size} B`);
+
+async function bootToBanner(iso, banner) {
+  const times = [];
+  let serial = '';
+  for (let i = 0; i < 5; i++) {
+    let t = null;
+    const start = Date.now();
+    const r = await runEmulator({
+      emulator: 'qemu', iso, timeoutS: 60, logDir: fs.mkdtempSync(path.join(os.tmpdir(), 'hv-bench-')),
+      script: [{ expect: banner, send: 'pass\r' }],
+      onSerial: () => {},
+    });
+    const at = r.serial.indexOf(typeof banner === 'string' ? banner : '');
+    t = r.firstLineMs ?? Date.now() - start;
+    if (at < 0 && typeof banner === 'string') throw new Error(`bench: no banner from ${iso}: ${r.reason}`);
+    times.push(t);
+    serial = r.serial;
+  }
+  return { ms: median(times), serial };
+}
+
+const work = fs.mkdtempSync(path.join(os.tmpdir(), 'hv-bench-floor-'));
+const floor = await bootToBanner(buildIso(work), 'ECHO READY');
+const hv = await bootToBanner('build/hv.iso', 'ACRN-TS hypervisor');
+figure('QEMU start -> minimal kernel first byte (floor)', `${floor.ms} ms`, 'median of 5');
+figure('QEMU start -> hypervisor banner', `${hv.ms} ms`, `median of 5, ${(hv.ms / floor.ms).toFixed(2)}x the floor`);
+const heap = /TypeScript heap in use after boot: (\d+) bytes/.exec(hv.serial);
+figure('TypeScript heap in use after boot', heap ? `${heap[1]} B` : 'not reported');
+fs.rmSync(work, { recursive: true, force: true });
