@@ -51,12 +51,15 @@ $(B)/native/%.o: $(NATIVE)/%.c $(wildcard $(NATIVE)/*.h) $(B)/prog.h $(B)/intrin
 	@mkdir -p $(B)/native
 	$(CC) $(CFLAGS) -c $< -o $@
 
-$(B)/boot.o: boot/boot.asm
-	@mkdir -p $(B)
+ASM_SRC := $(wildcard boot/*.asm)
+ASM_OBJ := $(patsubst boot/%.asm,$(B)/boot/%.o,$(ASM_SRC))
+
+$(B)/boot/%.o: boot/%.asm
+	@mkdir -p $(B)/boot
 	nasm -f elf64 $< -o $@
 
-$(B)/hv.elf: $(B)/boot.o $(C_OBJ) $(B)/prog.o linker.ld
-	$(CC) $(LDFLAGS) -o $@ $(B)/boot.o $(C_OBJ) $(B)/prog.o -lgcc
+$(B)/hv.elf: $(ASM_OBJ) $(C_OBJ) $(B)/prog.o linker.ld
+	$(CC) $(LDFLAGS) -o $@ $(ASM_OBJ) $(C_OBJ) $(B)/prog.o -lgcc
 	grub-file --is-x86-multiboot2 $@
 
 $(B)/hv.iso: $(B)/hv.elf iso/grub.cfg

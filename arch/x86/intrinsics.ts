@@ -51,6 +51,15 @@ declare function __pool_pages(which: number): number;
 declare function __vmread(field: number): number;
 declare function __vmwrite(field: number, hi: number, lo: number): number;
 declare function __selftest_fault(kind: number): void;
+declare function __vmxon(pa: number): number;
+declare function __vmxoff(): number;
+declare function __vmclear(pa: number): number;
+declare function __vmptrld(pa: number): number;
+declare function __invept(type: number, eptpHi: number, eptpLo: number): number;
+declare function __invvpid(type: number, vpid: number): number;
+declare function __vmcs_host_setup(): number;
+declare function __vcpu_run(ctxPa: number, launch: number): number;
+declare function __xsave_size(): number;
 
 /** What a simulated machine implements; one method per intrinsic. */
 export interface HwBackend {
@@ -85,6 +94,15 @@ export interface HwBackend {
   vmread(field: number): number;
   vmwrite(field: number, hi: number, lo: number): number;
   selftestFault(kind: number): void;
+  vmxon(pa: number): number;
+  vmxoff(): number;
+  vmclear(pa: number): number;
+  vmptrld(pa: number): number;
+  invept(type: number, eptpHi: number, eptpLo: number): number;
+  invvpid(type: number, vpid: number): number;
+  vmcsHostSetup(): number;
+  vcpuRun(ctxPa: number, launch: number): number;
+  xsaveSize(): number;
 }
 
 const NATIVE: boolean = __NATIVE__;
@@ -169,6 +187,31 @@ export function poolPages(which: number): number { return NATIVE ? __pool_pages(
 export function vmread(field: number): number { return NATIVE ? __vmread(field) : simulated().vmread(field); }
 /** VMWRITE: returns 0, or 1 (VMfailInvalid) / 2 (VMfailValid). */
 export function vmwrite(field: number, hiHalf: number, loHalf: number): number { return NATIVE ? __vmwrite(field, hiHalf, loHalf) : simulated().vmwrite(field, hiHalf, loHalf); }
+
+// VMX instructions return their RFLAGS outcome (SDM Vol. 3C 31.2): 0 success,
+// 1 VMfailInvalid (CF), 2 VMfailValid (ZF; the reason is in VM_INSTRUCTION_ERROR).
+export const VMX_OK = 0;
+export const VMX_FAIL_INVALID = 1;
+export const VMX_FAIL_VALID = 2;
+export function vmxon(pa: number): number { return NATIVE ? __vmxon(pa) : simulated().vmxon(pa); }
+export function vmxoff(): number { return NATIVE ? __vmxoff() : simulated().vmxoff(); }
+export function vmclear(pa: number): number { return NATIVE ? __vmclear(pa) : simulated().vmclear(pa); }
+export function vmptrld(pa: number): number { return NATIVE ? __vmptrld(pa) : simulated().vmptrld(pa); }
+/** INVEPT type 1 (single context, EPTP given) or 2 (all contexts). */
+export function invept(type: number, eptpHi: number, eptpLo: number): number { return NATIVE ? __invept(type, eptpHi, eptpLo) : simulated().invept(type, eptpHi, eptpLo); }
+/** INVVPID type 1 (single context) or 2 (all contexts). */
+export function invvpid(type: number, vpid: number): number { return NATIVE ? __invvpid(type, vpid) : simulated().invvpid(type, vpid); }
+/** Write every host-state field of the current VMCS (selectors, bases, CRs, RIP = the exit stub). */
+export function vmcsHostSetup(): number { return NATIVE ? __vmcs_host_setup() : simulated().vmcsHostSetup(); }
+/**
+ * Enter the guest of the current VMCS with the context page at ctxPa
+ * (launch 1: VMLAUNCH, 0: VMRESUME) and come back at its next VM exit.
+ * Releases the TypeScript lock while the guest runs. Returns VMX_OK after a
+ * VM exit (read the exit fields), or the VMfail status when entry failed.
+ */
+export function vcpuRun(ctxPa: number, launch: number): number { return NATIVE ? __vcpu_run(ctxPa, launch) : simulated().vcpuRun(ctxPa, launch); }
+/** Bytes of the XSAVE area for the features this hypervisor lets guests use (CPUID.0DH). */
+export function xsaveSize(): number { return NATIVE ? __xsave_size() : simulated().xsaveSize(); }
 
 // ---- test hooks ---------------------------------------------------------------
 /** Deliberately fault (0 #UD, 1 #PF, 2 stack overflow, 3 unowned peek) to test the panic path. */

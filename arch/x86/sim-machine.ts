@@ -263,14 +263,88 @@ export class SimMachine implements HwBackend {
   }
 
   // ---- VMX ---------------------------------------------------------------------------
+  /** Physical address of the VMXON region while in VMX operation, else 0. */
+  vmxonRegion = 0;
+  /** Current VMCS (VMPTRLD), 0 when none. */
+  currentVmcs = 0;
+  /** Field stores per VMCS physical address. */
+  readonly vmcsStores = new Map<number, Map<number, [number, number]>>();
+  /** INVEPT/INVVPID executions: [instruction, type, operand]. */
+  readonly invalidations: [string, number, number][] = [];
+  /**
+   * What the simulated guest does when a vCPU runs: set the exit fields of the
+   * current VMCS (and the context page) as a real VM exit would.
+   */
+  guest: ((machine: SimMachine, ctxPa: number, launch: number) => void) | null = null;
+
+  private currentFields(): Map<number, [number, number]> | null {
+    if (this.currentVmcs === 0) return null;
+    let fields = this.vmcsStores.get(this.currentVmcs);
+    if (!fields) {
+      fields = this.vmcs;
+      this.vmcsStores.set(this.currentVmcs, fields);
+    }
+    return fields;
+  }
   vmread(field: number): number {
-    const v = this.vmcs.get(field) ?? [0, 0];
+    const v = this.currentFields()?.get(field) ?? [0, 0];
     this.latchedHi = v[0];
     return v[1];
   }
   vmwrite(field: number, hiHalf: number, loHalf: number): number {
-    this.vmcs.set(field, [hiHalf >>> 0, loHalf >>> 0]);
+    const fields = this.currentFields();
+    if (!fields) return 1;
+    fields.set(field, [hiHalf >>> 0, loHalf >>> 0]);
     return 0;
+  }
+  /** Set a VMCS field of the current VMCS directly (a simulated exit's information). */
+  setVmcs(field: number, value: number): void {
+    const fields = this.currentFields();
+    if (!fields) throw new SimFault('no current VMCS');
+    fields.set(field, [Math.floor(value / 4294967296) >>> 0, value >>> 0]);
+  }
+  vmxon(pa: number): number {
+    if (this.vmxonRegion !== 0) return 2;
+    if (pa % PAGE !== 0 || (this.cr[4] & 0x2000) === 0) return 1;
+    this.vmxonRegion = pa;
+    return 0;
+  }
+  vmxoff(): number {
+    if (this.vmxonRegion === 0) return 1;
+    this.vmxonRegion = 0;
+    return 0;
+  }
+  vmclear(pa: number): number {
+    if (this.vmxonRegion === 0 || pa % PAGE !== 0) return 1;
+    if (this.currentVmcs === pa) this.currentVmcs = 0;
+    if (!this.vmcsStores.has(pa)) this.vmcsStores.set(pa, new Map());
+    return 0;
+  }
+  vmptrld(pa: number): number {
+    if (this.vmxonRegion === 0 || pa % PAGE !== 0) return 1;
+    this.currentVmcs = pa;
+    if (!this.vmcsStores.has(pa)) this.vmcsStores.set(pa, new Map());
+    return 0;
+  }
+  invept(type: number, eptpHi: number, eptpLo: number): number {
+    this.invalidations.push(['invept', type, eptpHi * 4294967296 + eptpLo]);
+    return 0;
+  }
+  invvpid(type: number, vpid: number): number {
+    this.invalidations.push(['invvpid', type, vpid]);
+    return 0;
+  }
+  vmcsHostSetup(): number {
+    return this.currentVmcs === 0 ? 1 : 0;
+  }
+  vcpuRun(ctxPa: number, launch: number): number {
+    if (this.currentVmcs === 0) return 1;
+    if (!this.guest) throw new SimFault('SimMachine: a vCPU ran but no simulated guest is set');
+    this.guest(this, ctxPa, launch);
+    return 0;
+  }
+  xsaveSize(): number {
+    return 1088;
   }
   selftestFault(kind: number): void {
     throw new SimFault(`selftest fault ${kind}`);

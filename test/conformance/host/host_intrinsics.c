@@ -80,6 +80,15 @@ IMPORT(void, __page_free, f64 pa) { (void)inst; (void)pa; unavailable("page_free
 IMPORT(f64, __pool_pages, f64 which) { (void)inst; (void)which; return 0; }
 IMPORT(f64, __vmread, f64 field) { (void)inst; (void)field; unavailable("vmread"); return 0; }
 IMPORT(f64, __vmwrite, f64 field, f64 hi, f64 lo) { (void)inst; (void)field; (void)hi; (void)lo; unavailable("vmwrite"); return 0; }
+IMPORT(f64, __vmxon, f64 pa) { (void)inst; (void)pa; unavailable("vmxon"); return 0; }
+IMPORT(f64, __vmxoff) { (void)inst; unavailable("vmxoff"); return 0; }
+IMPORT(f64, __vmclear, f64 pa) { (void)inst; (void)pa; unavailable("vmclear"); return 0; }
+IMPORT(f64, __vmptrld, f64 pa) { (void)inst; (void)pa; unavailable("vmptrld"); return 0; }
+IMPORT(f64, __invept, f64 t, f64 h, f64 l) { (void)inst; (void)t; (void)h; (void)l; unavailable("invept"); return 0; }
+IMPORT(f64, __invvpid, f64 t, f64 v) { (void)inst; (void)t; (void)v; unavailable("invvpid"); return 0; }
+IMPORT(f64, __vmcs_host_setup) { (void)inst; unavailable("vmcs_host_setup"); return 0; }
+IMPORT(f64, __vcpu_run, f64 c, f64 l) { (void)inst; (void)c; (void)l; unavailable("vcpu_run"); return 0; }
+IMPORT(f64, __xsave_size) { (void)inst; return 1088; }
 IMPORT(void, __selftest_fault, f64 kind) { (void)inst; (void)kind; unavailable("selftest_fault"); }
 
 /* porffor's own imports: console.log of numbers and strings, time. */
