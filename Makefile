@@ -68,10 +68,18 @@ $(B)/hv.iso: $(B)/hv.elf iso/grub.cfg
 	cp iso/grub.cfg $(B)/iso/boot/grub/grub.cfg
 	grub-mkrescue -o $@ $(B)/iso 2>$(B)/grub-mkrescue.log || { cat $(B)/grub-mkrescue.log; exit 1; }
 
+# Test guests (guests/README.md): flat binaries loaded as GRUB modules.
+GUEST_SRC := $(wildcard guests/*.asm)
+GUEST_BIN := $(patsubst guests/%.asm,$(B)/guests/%.bin,$(GUEST_SRC))
+guests: $(GUEST_BIN)
+$(B)/guests/%.bin: guests/%.asm
+	@mkdir -p $(B)/guests
+	nasm -f bin $< -o $@
+
 run: $(B)/hv.iso
 	node tools/run.mjs $(B)/hv.iso
 
-test: $(B)/hv.iso
+test: $(B)/hv.iso guests
 	node test/run-all.mjs
 
 bench: $(B)/.deps
@@ -83,4 +91,4 @@ typecheck: $(B)/.deps
 clean:
 	rm -rf $(B)
 
-.PHONY: all deps run test bench typecheck clean
+.PHONY: all deps guests run test bench typecheck clean

@@ -8,6 +8,12 @@ import { printBanner, printCmdline, printCpu, printMemoryMap, printVmx } from '.
 import { Cmdline } from './cmdline';
 import { LOG_ERROR, LOG_INFO, LOG_WARN, log } from './log';
 import { Shell } from './shell';
+import { VmxRoot } from '../arch/x86/vmx';
+import { Scheduler } from './vm/sched';
+import { launchTestVms } from './vm/test-vms';
+import { PcpuLoop } from './vm/vcpu-run';
+import { VmTable } from './vm/vm-table';
+import { startVmx } from './vmx-start';
 
 /** Exit status given to the emulator (QEMU isa-debug-exit, Bochs) when the hypervisor stops. */
 export const EXIT_POWEROFF = 0;
@@ -29,7 +35,7 @@ function runSelftest(cmdline: Cmdline): void {
   }
 }
 
-function stop(uart: Uart16550, code: number): number {
+function stopMachine(uart: Uart16550, code: number): number {
   uart.drain();
   testExit(code);
   return code;
@@ -59,12 +65,26 @@ export function hvMain(): number {
   log.end();
   if (caps.reason !== VMX_USABLE) {
     log.line(LOG_INFO, 'System halted.');
-    return stop(uart, EXIT_NO_VMX);
+    return stopMachine(uart, EXIT_NO_VMX);
   }
+  const root = new VmxRoot();
+  const platform = startVmx(caps, root);
+  if (platform === null) {
+    log.line(LOG_INFO, 'System halted.');
+    return stopMachine(uart, EXIT_NO_VMX);
+  }
+  const sched = new Scheduler(0);
+  const vms = new VmTable(sched, platform);
+  launchTestVms(vms);
+  const loop = new PcpuLoop(sched, platform.preemptionShift);
   const shell = new Shell(uart);
-  shell.run();
+  shell.vms = vms;
+  shell.loop = loop;
+  shell.prompt();
+  loop.run(shell);
+  platform.lapic.stopTimer();
   log.line(LOG_INFO, 'Powering off.');
-  return stop(uart, EXIT_POWEROFF);
+  return stopMachine(uart, EXIT_POWEROFF);
 }
 
 /**

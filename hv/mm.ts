@@ -29,10 +29,11 @@ export const RESV_WASM_WINDOW = 5;
 export const RESV_PAGE_POOL = 6;
 export const RESV_STACKS = 7;
 export const RESV_TRAMPOLINE = 8;
+export const RESV_GUEST_RAM = 9;
 
 export const RESV_KIND_NAMES = [
   'unknown', 'hypervisor image', 'boot information', 'boot module', 'first MiB (BIOS, trampoline)',
-  'TypeScript Wasm window', 'page pool', 'stacks', 'AP trampoline',
+  'TypeScript Wasm window', 'page pool', 'stacks', 'AP trampoline', 'RAM of a hypervisor-backed VM',
 ];
 
 export function resvKindName(kind: number): string {

@@ -3,7 +3,13 @@
 // `poweroff`. Input is polled; a line is edited in a fixed buffer and the
 // command is found in a const table, so running a command allocates nothing.
 import { Uart16550 } from '../arch/x86/serial';
+import { EXIT_REASON_COUNT, EXIT_REASON_NAMES } from '../arch/x86/vmcs';
 import { LOG_ERROR, LOG_INFO, log } from './log';
+import { VCPU_STATE_NAMES } from './vm/vcpu';
+import type { PcpuLoop } from './vm/vcpu-run';
+import { EXIT_FLAGS, EXIT_HANDLED } from './vm/vmexit';
+import { LOAD_ORDER_NAMES, VM_POWERED_OFF, VM_STATE_NAMES } from './vm/vm';
+import type { VmTable } from './vm/vm-table';
 import { HV_NAME, HV_VERSION } from './version';
 
 export const SHELL_PROMPT = 'ACRN:\\>';
@@ -26,9 +32,19 @@ export class Shell {
   /** Index in `line` where the current command's arguments start. */
   argStart = 0;
   state = SHELL_RUNNING;
+  /** The VMs and the run loop, once VMX is up (null before). */
+  vms: VmTable | null = null;
+  loop: PcpuLoop | null = null;
 
   constructor(uart: Uart16550) {
     this.uart = uart;
+  }
+
+  /** Take at most one input byte; true once a command stopped the shell. */
+  poll(): boolean {
+    const c = this.uart.getc();
+    if (c >= 0) this.input(c);
+    return this.state !== SHELL_RUNNING;
   }
 
   prompt(): void {
@@ -132,12 +148,89 @@ function cmdPoweroff(sh: Shell): void {
   sh.state = SHELL_POWEROFF;
 }
 
+function noVms(sh: Shell): boolean {
+  if (sh.vms !== null) return false;
+  log.line(LOG_ERROR, 'no VMs: VMX is not running');
+  return true;
+}
+
+/** ACRN's vm_list: id, name, state, load order of every VM that is not powered off. */
+function cmdVmList(sh: Shell): void {
+  if (noVms(sh)) return;
+  log.line(LOG_INFO, 'VM_ID  VM_NAME           VM_STATE            LOAD_ORDER');
+  const t = sh.vms as VmTable;
+  for (let i = 0; i < t.vms.length; i++) {
+    const vm = t.vms[i];
+    if (vm.state === VM_POWERED_OFF) continue;
+    log.begin(LOG_INFO);
+    log.dec(vm.vmId);
+    log.spaces(vm.vmId < 10 ? 6 : 5);
+    log.str(vm.name);
+    log.spaces(18 - vm.name.length);
+    log.str(VM_STATE_NAMES[vm.state]);
+    log.spaces(20 - VM_STATE_NAMES[vm.state].length);
+    log.str(LOAD_ORDER_NAMES[vm.loadOrder]);
+    log.end();
+  }
+}
+
+/** ACRN's vcpu_list: VM, vCPU, pCPU, state, exits. */
+function cmdVcpuList(sh: Shell): void {
+  if (noVms(sh)) return;
+  log.line(LOG_INFO, 'VM_ID  VCPU_ID  PCPU_ID  VCPU_STATE  EXITS');
+  const t = sh.vms as VmTable;
+  for (let i = 0; i < t.vms.length; i++) {
+    const vm = t.vms[i];
+    for (let k = 0; k < vm.vcpuCount; k++) {
+      const v = vm.vcpus[k];
+      log.begin(LOG_INFO);
+      log.dec(vm.vmId);
+      log.spaces(6);
+      log.dec(v.id);
+      log.spaces(8);
+      log.dec(v.pcpu);
+      log.spaces(8);
+      log.str(VCPU_STATE_NAMES[v.state]);
+      log.spaces(12 - VCPU_STATE_NAMES[v.state].length);
+      log.dec(v.exits);
+      log.end();
+    }
+  }
+}
+
+/** Ours: VM-exit counters by reason, summed over the VMs; handled reasons marked. */
+function cmdExitStats(sh: Shell): void {
+  if (noVms(sh)) return;
+  const t = sh.vms as VmTable;
+  log.begin(LOG_INFO);
+  log.str('VM exits: ');
+  log.dec(sh.loop === null ? 0 : sh.loop.exits);
+  log.end();
+  for (let r = 0; r < EXIT_REASON_COUNT; r++) {
+    let total = 0;
+    for (let i = 0; i < t.vms.length; i++) total += t.vms[i].exitCounts[r];
+    const handled = (EXIT_FLAGS[r] & EXIT_HANDLED) !== 0;
+    if (total === 0 && !handled) continue;
+    log.begin(LOG_INFO);
+    log.str(handled ? '  handled ' : '  other   ');
+    log.dec(r);
+    log.spaces(r < 10 ? 2 : 1);
+    log.str(EXIT_REASON_NAMES[r]);
+    log.str(': ');
+    log.dec(total);
+    log.end();
+  }
+}
+
 /** The command table: names, help text and handlers, index-aligned. */
-const COMMAND_NAMES = ['help', 'version', 'echo', 'poweroff'];
+const COMMAND_NAMES = ['help', 'version', 'vm_list', 'vcpu_list', 'exit_stats', 'echo', 'poweroff'];
 const COMMAND_HELP = [
   'list the commands',
   'show the hypervisor version',
+  'list the VMs: id, name, state, load order',
+  'list the vCPUs: VM, vCPU, pCPU, state, exits',
+  'VM-exit counters by reason (not an ACRN command)',
   'print the rest of the line (not an ACRN command)',
   'power the machine off (not an ACRN command)',
 ];
-const COMMAND_HANDLERS = [cmdHelp, cmdVersion, cmdEcho, cmdPoweroff];
+const COMMAND_HANDLERS = [cmdHelp, cmdVersion, cmdVmList, cmdVcpuList, cmdExitStats, cmdEcho, cmdPoweroff];

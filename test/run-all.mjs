@@ -4,6 +4,7 @@
 //   3 native (the C memory layer, hosted)   4 conformance (Node vs native)
 //   5 harness (the emulator harness's own selftest)
 //   6 qemu (software emulation, no VMX)   7 bochs (VMX; two CPU models)
+//   8 vmx (the VMX core running the test guests in Bochs; two CPU models)
 // TIERS=unit,qemu make test   runs a subset.
 import { spawn } from 'node:child_process';
 
@@ -15,6 +16,7 @@ const TIERS = [
   ['harness', 'node', ['test/qemu/selftest/selftest.mjs']],
   ['qemu', 'node', ['test/qemu/boot-qemu.mjs']],
   ['bochs', 'node', ['test/qemu/boot-bochs.mjs']],
+  ['vmx', 'node', ['test/qemu/vmx-bochs.mjs']],
 ];
 const only = process.env.TIERS ? new Set(process.env.TIERS.split(',')) : null;
 

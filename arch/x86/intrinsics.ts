@@ -60,6 +60,11 @@ declare function __invvpid(type: number, vpid: number): number;
 declare function __vmcs_host_setup(): number;
 declare function __vcpu_run(ctxPa: number, launch: number): number;
 declare function __xsave_size(): number;
+declare function __module_count(): number;
+declare function __module_field(index: number, field: number): number;
+declare function __module_byte(index: number, offset: number): number;
+declare function __vcpu_forget(ctxPa: number): void;
+declare function __guest_ram_carve(size: number): number;
 
 /** What a simulated machine implements; one method per intrinsic. */
 export interface HwBackend {
@@ -103,6 +108,11 @@ export interface HwBackend {
   vmcsHostSetup(): number;
   vcpuRun(ctxPa: number, launch: number): number;
   xsaveSize(): number;
+  moduleCount(): number;
+  moduleField(index: number, field: number): number;
+  moduleByte(index: number, offset: number): number;
+  vcpuForget(ctxPa: number): void;
+  guestRamCarve(size: number): number;
 }
 
 const NATIVE: boolean = __NATIVE__;
@@ -175,10 +185,25 @@ export function cmdlineByte(index: number): number { return NATIVE ? __cmdline_b
 export function resvCount(): number { return NATIVE ? __resv_count() : simulated().resvCount(); }
 export function resvField(index: number, field: number): number { return NATIVE ? __resv_field(index, field) : simulated().resvField(index, field); }
 
+/**
+ * GRUB modules (guest images, scenario): field 0 start, 1 end (physical,
+ * readable with peek: declared read-only), 2 length of the module string;
+ * moduleByte(i, k) is byte k of module i's string.
+ */
+export function moduleCount(): number { return NATIVE ? __module_count() : simulated().moduleCount(); }
+export function moduleField(index: number, field: number): number { return NATIVE ? __module_field(index, field) : simulated().moduleField(index, field); }
+export function moduleByte(index: number, offset: number): number { return NATIVE ? __module_byte(index, offset) : simulated().moduleByte(index, offset); }
+
 // ---- page pool ----------------------------------------------------------------
 /** A zeroed 4 KiB page from the pool, or 0 when the pool is exhausted. */
 export function pageAlloc(): number { return NATIVE ? __page_alloc() : simulated().pageAlloc(); }
 export function pageFree(pa: number): void { if (NATIVE) __page_free(pa); else simulated().pageFree(pa); }
+/**
+ * Reserve `size` bytes of host RAM (2 MiB aligned) for a VM the hypervisor
+ * backs itself (pre-launched, test): recorded as guest RAM, reachable with
+ * peek/poke, never given to another VM. Boot time only; 0 when none is free.
+ */
+export function guestRamCarve(size: number): number { return NATIVE ? __guest_ram_carve(size) : simulated().guestRamCarve(size); }
 /** which 0: free pages, 1: total pages. */
 export function poolPages(which: number): number { return NATIVE ? __pool_pages(which) : simulated().poolPages(which); }
 
@@ -210,6 +235,8 @@ export function vmcsHostSetup(): number { return NATIVE ? __vmcs_host_setup() : 
  * VM exit (read the exit fields), or the VMfail status when entry failed.
  */
 export function vcpuRun(ctxPa: number, launch: number): number { return NATIVE ? __vcpu_run(ctxPa, launch) : simulated().vcpuRun(ctxPa, launch); }
+/** Forget a vCPU context page before it is freed (its MSRs may be live on a pCPU). */
+export function vcpuForget(ctxPa: number): void { if (NATIVE) __vcpu_forget(ctxPa); else simulated().vcpuForget(ctxPa); }
 /** Bytes of the XSAVE area for the features this hypervisor lets guests use (CPUID.0DH). */
 export function xsaveSize(): number { return NATIVE ? __xsave_size() : simulated().xsaveSize(); }
 

@@ -52,7 +52,7 @@ export class SimMachine implements HwBackend {
   strayWrites: number[][] = [];
   readonly ports = new Map<number, PortDevice>();
   readonly msrs = new Map<number, [number, number]>();
-  readonly cr = [0x80000011, 0, 0, 0x100000, 0x20];
+  readonly cr = [0x80000033, 0, 0, 0x100000, 0x620]; // CR0 PG|NE|ET|MP|PE, CR4 PAE|OSFXSR|OSXMMEXCPT, as boot.asm leaves them
   readonly cpuidTable = new Map<string, [number, number, number, number]>();
   readonly vmcs = new Map<number, [number, number]>();
   memoryMap: MemoryMapEntry[] = [];
@@ -345,6 +345,38 @@ export class SimMachine implements HwBackend {
   }
   xsaveSize(): number {
     return 1088;
+  }
+  vcpuForget(_ctxPa: number): void {}
+  /** Next address guestRamCarve hands out (2 MiB aligned, above the pool). */
+  guestRamNext = 0x10000000;
+  guestRamCarve(size: number): number {
+    const base = this.guestRamNext;
+    const bytes = Math.ceil(size / 4096) * 4096;
+    this.guestRamNext = Math.ceil((base + bytes) / 0x200000) * 0x200000;
+    this.declareRegion(base, bytes);
+    this.reserved.push({ base, size: bytes, kind: 9 });
+    return base;
+  }
+
+  // ---- boot modules -------------------------------------------------------------------
+  /** GRUB modules: physical range (declared read-only) and module string. */
+  modules: { start: number; end: number; text: string }[] = [];
+  /** Add a module holding `bytes` at physical `start`. */
+  addModule(start: number, bytes: Uint8Array, text: string): this {
+    for (let i = 0; i < bytes.length; i++) this.writeByte(start + i, bytes[i]);
+    this.declareRegion(start, bytes.length, true);
+    this.modules.push({ start, end: start + bytes.length, text });
+    return this;
+  }
+  moduleCount(): number { return this.modules.length; }
+  moduleField(index: number, field: number): number {
+    const m = this.modules[index];
+    if (!m) return 0;
+    return field === 0 ? m.start : field === 1 ? m.end : m.text.length;
+  }
+  moduleByte(index: number, offset: number): number {
+    const m = this.modules[index];
+    return m && offset < m.text.length ? m.text.charCodeAt(offset) & 0xff : 0;
   }
   selftestFault(kind: number): void {
     throw new SimFault(`selftest fault ${kind}`);

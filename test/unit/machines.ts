@@ -25,6 +25,7 @@ export function baseMachine(): SimMachine {
     { base: POOL_BASE, size: POOL_PAGES * 4096, kind: 6 },
   ];
   m.setPool(POOL_BASE, POOL_PAGES);
+  m.declareRegion(0xfee00000, 0x1000); // the local APIC, declared as a device by kmain
   m.cmdline = '/boot/hv.elf';
   attachSimMachine(m);
   return m;

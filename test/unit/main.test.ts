@@ -17,7 +17,7 @@ describe('hvMain boot report', () => {
   it('on a VMX machine prints banner, CPU, command line, memory map, VMX report, then runs the shell', () => {
     const m = bochsSkylakeX();
     m.cmdline = '/boot/hv.elf loglevel=3';
-    m.type('version\recho hello there\rbogus\rpoweroff\r');
+    m.type('version\recho hello there\rbogus\rvm_list\rpoweroff\r');
     expect(hvMain()).toBe(EXIT_POWEROFF);
     expect(m.exitCode).toBe(EXIT_POWEROFF);
     const out = m.output();
@@ -41,10 +41,12 @@ describe('hvMain boot report', () => {
       '  secondary proc controls   must be 1: 0x00000000  may be 1: 0x02177fff',
       '  IA32_VMX_EPT_VPID_CAP     0x00000f0106334141',
       'VMX: available',
+      'VMX root operation on CPU 0; controls pin 0x0000007f proc 0x960061f2 proc2 0x001010ea exit 0x007feffb entry 0x0000d1fb',
       'ACRN:\\>version',
       'ACRN-TS 0.1.0',
       'ACRN:\\>echo hello there\nhello there',
       'error: unknown command "bogus"; type help',
+      'ACRN:\\>vm_list\nVM_ID  VM_NAME           VM_STATE            LOAD_ORDER\nACRN:',
       'Powering off.',
     ]);
   });

@@ -146,6 +146,38 @@ IMPORT(f64, __resv_field, f64 index, f64 field) {
   }
 }
 
+IMPORT(f64, __module_count) { (void)inst; return mb2_module_count(); }
+IMPORT(f64, __module_field, f64 index, f64 field) {
+  (void)inst;
+  uint32_t i = u32_of(index);
+  if (i >= mb2_module_count()) return 0;
+  const struct mb2_module *m = mb2_module(i);
+  switch ((int)field) {
+    case 0: return f64_of(m->start);
+    case 1: return f64_of(m->end);
+    default: return m->cmdline_len;
+  }
+}
+IMPORT(f64, __module_byte, f64 index, f64 offset) {
+  (void)inst;
+  uint32_t i = u32_of(index), k = u32_of(offset);
+  if (i >= mb2_module_count()) return 0;
+  const struct mb2_module *m = mb2_module(i);
+  return k < m->cmdline_len ? (uint8_t)m->cmdline[k] : 0;
+}
+
+/* Carve 2 MiB-aligned RAM for a VM that the hypervisor backs with host memory
+   (pre-launched and test VMs), record it as such and let TypeScript reach it.
+   Returns the host physical address, or 0 when no such range is free. */
+extern uint64_t boot_mapped_top;
+IMPORT(f64, __guest_ram_carve, f64 size) {
+  (void)inst;
+  uint64_t bytes = (u64_of(size) + 0xFFF) & ~0xFFFull, base;
+  if (!bytes || !memmap_carve_below(bytes, 0x200000, boot_mapped_top, MEMMAP_GUEST_RAM, &base)) return 0;
+  phys_declare(base, bytes, PHYS_GUEST);
+  return f64_of(base);
+}
+
 IMPORT(f64, __page_alloc) { (void)inst; return f64_of(palloc_alloc()); }
 IMPORT(void, __page_free, f64 pa) { (void)inst; palloc_free(u64_of(pa)); }
 IMPORT(f64, __pool_pages, f64 which) {

@@ -73,6 +73,8 @@ void kmain(uint32_t magic, uint64_t mbi) {
   carve_or_die((uint64_t)WASM_WINDOW_MB * MIB, MEMMAP_WASM_WINDOW, "TypeScript Wasm window", &window);
   carve_or_die((uint64_t)POOL_MB * MIB, MEMMAP_PAGE_POOL, "page pool", &pool);
   palloc_init(pool, (uint64_t)POOL_MB * MIB);
+  /* The local APIC's registers (xAPIC default base, SDM Vol. 3A 10.4.1). */
+  phys_declare(0xFEE00000ull, 0x1000, PHYS_DEVICE);
   for (uint32_t i = 0; i < mb2_module_count(); i++) {
     const struct mb2_module *m = mb2_module(i);
     if (m->end > m->start) phys_declare(m->start, m->end - m->start, PHYS_MODULE);

@@ -344,6 +344,7 @@ const char *memmap_kind_name(uint32_t kind)
 		[MEMMAP_PAGE_POOL] = "PAGE_POOL",
 		[MEMMAP_STACKS] = "STACKS",
 		[MEMMAP_TRAMPOLINE] = "TRAMPOLINE",
+		[MEMMAP_GUEST_RAM] = "GUEST_RAM",
 	};
 
 	return kind_valid(kind) ? names[kind] : "?";

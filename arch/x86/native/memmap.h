@@ -40,6 +40,7 @@ enum memmap_kind {
 	MEMMAP_PAGE_POOL = 6,   /* pages managed by palloc                 */
 	MEMMAP_STACKS = 7,      /* per-CPU hypervisor stacks               */
 	MEMMAP_TRAMPOLINE = 8,  /* AP start-up trampoline                  */
+	MEMMAP_GUEST_RAM = 9,   /* RAM of a pre-launched (or test) VM      */
 	MEMMAP_KIND_COUNT
 };
 

@@ -161,7 +161,9 @@ IMPORT(f64, __vcpu_run, f64 ctx_pa, f64 launch) {
 }
 
 /* Forget a context page that is about to be freed (vCPU destroyed). */
-void vcpu_ctx_forget(uint8_t *ctx) {
+IMPORT(void, __vcpu_forget, f64 ctx_pa) {
+  (void)inst;
+  uint8_t *ctx = (uint8_t *)(uintptr_t)(uint64_t)ctx_pa;
   for (uint32_t i = 0; i < HV_MAX_CPUS; i++)
     if (live_ctx[i] == ctx) live_ctx[i] = 0;
 }

@@ -89,6 +89,11 @@ IMPORT(f64, __invvpid, f64 t, f64 v) { (void)inst; (void)t; (void)v; unavailable
 IMPORT(f64, __vmcs_host_setup) { (void)inst; unavailable("vmcs_host_setup"); return 0; }
 IMPORT(f64, __vcpu_run, f64 c, f64 l) { (void)inst; (void)c; (void)l; unavailable("vcpu_run"); return 0; }
 IMPORT(f64, __xsave_size) { (void)inst; return 1088; }
+IMPORT(f64, __module_count) { (void)inst; return 0; }
+IMPORT(f64, __module_field, f64 i, f64 f) { (void)inst; (void)i; (void)f; return 0; }
+IMPORT(f64, __module_byte, f64 i, f64 k) { (void)inst; (void)i; (void)k; return 0; }
+IMPORT(void, __vcpu_forget, f64 c) { (void)inst; (void)c; }
+IMPORT(f64, __guest_ram_carve, f64 s) { (void)inst; (void)s; return 0; }
 IMPORT(void, __selftest_fault, f64 kind) { (void)inst; (void)kind; unavailable("selftest_fault"); }
 
 /* porffor's own imports: console.log of numbers and strings, time. */

@@ -1,0 +1,49 @@
+// Exits after which the guest cannot go on: that VM stops with a report.
+import type { ExitInfo } from '../../../arch/x86/vmexit-info';
+import { LOG_ERROR, log } from '../../log';
+import { TWO_POW_32 } from '../../u64';
+import type { Vcpu } from '../vcpu';
+import { stopVm } from '../vm-stop';
+
+/** Triple fault (SDM Vol. 3C 26.2: the guest entered shutdown). */
+export function tripleFaultExit(vcpu: Vcpu, exit: ExitInfo): void {
+  stopVm(vcpu, 'triple fault', exit);
+}
+
+/** VM-entry failure because of guest state, MSR loading or a machine check (SDM 27.8). */
+export function entryFailureExit(vcpu: Vcpu, exit: ExitInfo): void {
+  stopVm(vcpu, 'VM entry failed (invalid guest state, MSR loading or machine check)', exit);
+}
+
+/**
+ * EPT violation (SDM Vol. 3C 29.3.3.2): an access to guest-physical memory the
+ * EPT does not map as needed. Emulated MMIO regions are served by the
+ * instruction emulator; anything else stops the VM.
+ */
+export function eptViolationExit(vcpu: Vcpu, exit: ExitInfo): void {
+  stopVm(vcpu, exit.ept.fetch ? 'instruction fetch from unmapped guest-physical memory' : 'access to unmapped guest-physical memory', exit);
+  reportGpa(exit);
+}
+
+/** EPT misconfiguration: the hypervisor built a bad entry (SDM 29.3.3.1). */
+export function eptMisconfigExit(vcpu: Vcpu, exit: ExitInfo): void {
+  stopVm(vcpu, 'EPT misconfiguration (hypervisor bug)', exit);
+  reportGpa(exit);
+}
+
+/** Every reason the table does not handle. */
+export function unhandledExit(vcpu: Vcpu, exit: ExitInfo): void {
+  stopVm(vcpu, 'unhandled VM exit', exit);
+}
+
+function reportGpa(exit: ExitInfo): void {
+  const e = exit.ept;
+  log.begin(LOG_ERROR);
+  log.str('  guest-physical address ');
+  const h = Math.floor(e.gpa / TWO_POW_32);
+  log.hex64(h, e.gpa - h * TWO_POW_32);
+  log.str(e.read ? ' read' : '');
+  log.str(e.write ? ' write' : '');
+  log.str(e.fetch ? ' fetch' : '');
+  log.end();
+}

@@ -1,0 +1,156 @@
+// The per-VM I/O emulation registry (ACRN's io_emul.c idea): port ranges and
+// MMIO regions with the device that emulates them. Devices register at VM
+// creation (init time); lookups on the exit path allocate nothing.
+//
+// An access nobody claims reads all ones and drops writes (ACRN's behaviour for
+// pre-launched VMs; the Service VM never exits for ports it owns, and
+// post-launched VMs' unclaimed accesses will go to the device model).
+// An access of a width a device does not accept is logged and ignored.
+
+/** A port-I/O device. `size` is 1, 2 or 4. */
+export interface PioDevice {
+  pioRead(port: number, size: number): number;
+  pioWrite(port: number, size: number, value: number): void;
+}
+
+/** An MMIO device. `size` is 1, 2, 4 or 8; 8-byte values as halves. */
+export interface MmioDevice {
+  mmioRead(gpa: number, size: number): number;
+  mmioWrite(gpa: number, size: number, hiHalf: number, loHalf: number): void;
+}
+
+export const MAX_PIO_RANGES = 32;
+export const MAX_MMIO_REGIONS = 16;
+
+/** Width masks: bit (size - 1) set when the device accepts accesses of that size. */
+export const WIDTH_1 = 1;
+export const WIDTH_2 = 2;
+export const WIDTH_4 = 8;
+export const WIDTH_ANY = WIDTH_1 | WIDTH_2 | WIDTH_4;
+
+export class IoEmul {
+  readonly portFirst = new Uint32Array(MAX_PIO_RANGES);
+  readonly portCount = new Uint32Array(MAX_PIO_RANGES);
+  readonly portWidths = new Uint8Array(MAX_PIO_RANGES);
+  readonly portDevices: (PioDevice | null)[] = [];
+  pioRanges = 0;
+
+  /** MMIO regions sorted by base. */
+  readonly mmioBase = new Float64Array(MAX_MMIO_REGIONS);
+  readonly mmioSize = new Float64Array(MAX_MMIO_REGIONS);
+  readonly mmioDevices: (MmioDevice | null)[] = [];
+  mmioRegions = 0;
+
+  /** Accesses nobody claimed, and accesses of a width the device refuses. */
+  unclaimedReads = 0;
+  unclaimedWrites = 0;
+  badWidth = 0;
+
+  constructor() {
+    for (let i = 0; i < MAX_PIO_RANGES; i++) this.portDevices.push(null);
+    for (let i = 0; i < MAX_MMIO_REGIONS; i++) this.mmioDevices.push(null);
+  }
+
+  /** Forget every registration (VM shutdown). */
+  clear(): void {
+    for (let i = 0; i < MAX_PIO_RANGES; i++) this.portDevices[i] = null;
+    for (let i = 0; i < MAX_MMIO_REGIONS; i++) this.mmioDevices[i] = null;
+    this.pioRanges = 0;
+    this.mmioRegions = 0;
+    this.unclaimedReads = 0;
+    this.unclaimedWrites = 0;
+    this.badWidth = 0;
+  }
+
+  /** Claim ports [first, first + count). False when full or overlapping. */
+  registerPio(first: number, count: number, widths: number, device: PioDevice): boolean {
+    const n = this.pioRanges;
+    if (n === MAX_PIO_RANGES || count <= 0 || first < 0 || first + count > 0x10000) return false;
+    for (let i = 0; i < n; i++) {
+      if (first < this.portFirst[i] + this.portCount[i] && this.portFirst[i] < first + count) return false;
+    }
+    this.portFirst[n] = first;
+    this.portCount[n] = count;
+    this.portWidths[n] = widths & 0xff;
+    this.portDevices[n] = device;
+    this.pioRanges = n + 1;
+    return true;
+  }
+
+  /** Slot index of the range holding `port`, or -1. */
+  findPio(port: number): number {
+    const n = this.pioRanges;
+    for (let i = 0; i < n; i++) {
+      if (port >= this.portFirst[i] && port < this.portFirst[i] + this.portCount[i]) return i;
+    }
+    return -1;
+  }
+
+  /** Emulate an IN: the value read (all ones when unclaimed or refused). */
+  pioRead(port: number, size: number): number {
+    const ones = size === 1 ? 0xff : size === 2 ? 0xffff : 0xffffffff;
+    const slot = this.findPio(port);
+    if (slot < 0) {
+      this.unclaimedReads++;
+      return ones;
+    }
+    if ((this.portWidths[slot] & (1 << (size - 1))) === 0) {
+      this.badWidth++;
+      return ones;
+    }
+    return (this.portDevices[slot] as PioDevice).pioRead(port, size) & ones;
+  }
+
+  /** Emulate an OUT (dropped when unclaimed or refused). */
+  pioWrite(port: number, size: number, value: number): void {
+    const slot = this.findPio(port);
+    if (slot < 0) {
+      this.unclaimedWrites++;
+      return;
+    }
+    if ((this.portWidths[slot] & (1 << (size - 1))) === 0) {
+      this.badWidth++;
+      return;
+    }
+    (this.portDevices[slot] as PioDevice).pioWrite(port, size, value);
+  }
+
+  /** Claim [base, base + size); kept sorted by base. False when full or overlapping. */
+  registerMmio(base: number, size: number, device: MmioDevice): boolean {
+    const n = this.mmioRegions;
+    if (n === MAX_MMIO_REGIONS || size <= 0) return false;
+    let at = n;
+    for (let i = 0; i < n; i++) {
+      if (base < this.mmioBase[i] + this.mmioSize[i] && this.mmioBase[i] < base + size) return false;
+      if (at === n && base < this.mmioBase[i]) at = i;
+    }
+    for (let i = n; i > at; i--) {
+      this.mmioBase[i] = this.mmioBase[i - 1];
+      this.mmioSize[i] = this.mmioSize[i - 1];
+      this.mmioDevices[i] = this.mmioDevices[i - 1];
+    }
+    this.mmioBase[at] = base;
+    this.mmioSize[at] = size;
+    this.mmioDevices[at] = device;
+    this.mmioRegions = n + 1;
+    return true;
+  }
+
+  /** Slot of the region holding [gpa, gpa + size), or -1 (binary search). */
+  findMmio(gpa: number, size: number): number {
+    let lo = 0;
+    let hiIndex = this.mmioRegions - 1;
+    while (lo <= hiIndex) {
+      const mid = (lo + hiIndex) >>> 1;
+      const base = this.mmioBase[mid];
+      if (gpa < base) hiIndex = mid - 1;
+      else if (gpa >= base + this.mmioSize[mid]) lo = mid + 1;
+      else return gpa + size <= base + this.mmioSize[mid] ? mid : -1;
+    }
+    return -1;
+  }
+
+  mmioDevice(slot: number): MmioDevice {
+    return this.mmioDevices[slot] as MmioDevice;
+  }
+}

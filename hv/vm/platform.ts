@@ -1,0 +1,24 @@
+// What the hypervisor learned about the machine at boot and every VM needs:
+// the VMX capabilities and the VMCS control words derived from them.
+import { HostLapic } from '../../arch/x86/lapic';
+import { VmcsControls } from '../../arch/x86/vmx';
+import { VmxCaps } from '../../arch/x86/vmx-caps';
+
+export class Platform {
+  readonly caps: VmxCaps;
+  readonly controls: VmcsControls;
+  /** TSC frequency in kHz (CPUID 0x40000010); 0 until calibrated. */
+  tscKhz = 0;
+  /** TSC ticks per VMX-preemption-timer tick: 2^IA32_VMX_MISC[4:0]. */
+  preemptionShift = 0;
+  /** Host interrupts and NMIs that arrived while a guest ran. */
+  hostInterrupts = 0;
+  lastHostVector = 0;
+  hostNmis = 0;
+  readonly lapic = new HostLapic();
+
+  constructor(caps: VmxCaps, controls: VmcsControls) {
+    this.caps = caps;
+    this.controls = controls;
+  }
+}

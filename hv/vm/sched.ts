@@ -1,0 +1,101 @@
+// A round-robin vCPU scheduler per pCPU (ACRN's sched_iorr idea). The run
+// queue holds the runnable vCPUs; a halted or stopped vCPU leaves it and a
+// woken one joins at the tail. Time slices come from the VMX preemption timer
+// (vcpu-run.ts); each timer exit makes the running vCPU yield.
+import { VCPU_HALTED, VCPU_RUNNABLE, VCPU_STOPPED, type Vcpu } from './vcpu';
+
+export const RUNQ_CAPACITY = 32;
+
+export class Scheduler {
+  readonly pcpu: number;
+  readonly queue: (Vcpu | null)[] = [];
+  count = 0;
+  /** Index in `queue` of the vCPU to run next. */
+  cursor = 0;
+  /** Every vCPU ever placed on this pCPU (for timers and lists). */
+  readonly assigned: (Vcpu | null)[] = [];
+  assignedCount = 0;
+  /** VMCS currently loaded on this pCPU (VMPTRLD), 0 if none. */
+  loadedVmcs = 0;
+  switches = 0;
+  /** The running vCPU's slice ended (preemption-timer exit): pick the next one. */
+  yieldRequested = false;
+
+  constructor(pcpu: number) {
+    this.pcpu = pcpu;
+    for (let i = 0; i < RUNQ_CAPACITY; i++) {
+      this.queue.push(null);
+      this.assigned.push(null);
+    }
+  }
+
+  /** Place a vCPU on this pCPU (VM creation). False when full. */
+  assign(vcpu: Vcpu): boolean {
+    for (let i = 0; i < this.assignedCount; i++) if (this.assigned[i] === vcpu) return true;
+    const n = this.assignedCount;
+    if (n === RUNQ_CAPACITY) return false;
+    this.assigned[n] = vcpu;
+    this.assignedCount = n + 1;
+    vcpu.pcpu = this.pcpu;
+    return true;
+  }
+
+  unassign(vcpu: Vcpu): void {
+    this.remove(vcpu);
+    const n = this.assignedCount;
+    for (let i = 0; i < n; i++) {
+      if (this.assigned[i] === vcpu) {
+        this.assigned[i] = this.assigned[n - 1];
+        this.assigned[n - 1] = null;
+        this.assignedCount = n - 1;
+        return;
+      }
+    }
+  }
+
+  private indexOf(vcpu: Vcpu): number {
+    for (let i = 0; i < this.count; i++) if (this.queue[i] === vcpu) return i;
+    return -1;
+  }
+
+  /** Make runnable: join the run queue at the tail. */
+  wake(vcpu: Vcpu): void {
+    vcpu.state = VCPU_RUNNABLE;
+    if (this.indexOf(vcpu) >= 0) return;
+    const n = this.count;
+    if (n === RUNQ_CAPACITY) return; // cannot happen: at most `assigned` vCPUs
+    this.queue[n] = vcpu;
+    this.count = n + 1;
+  }
+
+  remove(vcpu: Vcpu): void {
+    const at = this.indexOf(vcpu);
+    if (at < 0) return;
+    const n = this.count;
+    for (let i = at; i < n - 1; i++) this.queue[i] = this.queue[i + 1];
+    this.queue[n - 1] = null;
+    this.count = n - 1;
+    if (this.cursor > at) this.cursor--;
+    if (this.cursor >= this.count) this.cursor = 0;
+  }
+
+  /** HLT with nothing pending: leave the queue until woken. */
+  halt(vcpu: Vcpu): void {
+    this.remove(vcpu);
+    vcpu.state = VCPU_HALTED;
+  }
+
+  stop(vcpu: Vcpu): void {
+    this.remove(vcpu);
+    vcpu.state = VCPU_STOPPED;
+  }
+
+  /** The next vCPU in round-robin order, or null when none is runnable. */
+  pick(): Vcpu | null {
+    if (this.count === 0) return null;
+    if (this.cursor >= this.count) this.cursor = 0;
+    const at = this.cursor;
+    this.cursor = at + 1;
+    return this.queue[at];
+  }
+}

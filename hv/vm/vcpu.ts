@@ -1,0 +1,174 @@
+// A virtual CPU: its VMCS, its context page (GPRs, CR2, switched MSRs, XSAVE
+// area; arch/x86/vcpu-ctx.ts), its scheduling state and its pending events.
+// Built at init with the VM table; creating a VM only resets it.
+import { hi, pageAlloc, pageFree, peek64, poke64, vcpuForget, vmread, vmwrite } from '../../arch/x86/intrinsics';
+import { CTX_XCR0, CTX_XSAVE_PA, gprOffset } from '../../arch/x86/vcpu-ctx';
+import { GUEST_INTERRUPTIBILITY_INFO, GUEST_RIP } from '../../arch/x86/vmcs';
+import { TWO_POW_32 } from '../u64';
+import type { AcrnVm } from './vm';
+
+/** Scheduling states. */
+export const VCPU_OFFLINE = 0; // no resources (VM not created)
+export const VCPU_INIT = 1; // created, not yet started
+export const VCPU_RUNNABLE = 2; // on its pCPU's run queue
+export const VCPU_HALTED = 3; // HLT: off the run queue until it has an event
+export const VCPU_STOPPED = 4; // its VM was stopped (fatal guest state or paused)
+
+export const VCPU_STATE_NAMES = ['offline', 'init', 'runnable', 'halted', 'stopped'];
+
+/** Interruptibility-state bits (SDM Vol. 3C 25.4.2 Table 25-3). */
+export const BLOCKING_BY_STI = 1;
+export const BLOCKING_BY_MOV_SS = 2;
+export const BLOCKING_BY_NMI = 8;
+
+export class Vcpu {
+  readonly vm: AcrnVm;
+  readonly id: number;
+  pcpu = 0;
+  state = VCPU_OFFLINE;
+  vmcsPa = 0;
+  /** Context page; the XSAVE page follows it (both from the pool, contiguous not required: see allocate). */
+  ctxPa = 0;
+  launched = false;
+  /** Primary processor-based controls as last written (the window bits toggle at run time). */
+  procControls = 0;
+
+  /** An event a VM exit interrupted, to re-inject at the next entry (virq.ts). */
+  reinjectInfo = 0;
+  reinjectError = 0;
+  reinjectLength = 0;
+  /** Pending external interrupt vectors, a 256-bit set (virq.ts). */
+  readonly pendingIrq = new Uint32Array(8);
+  pendingNmi = 0;
+  /** Pending exception (-1 none), its error code and whether it has one. */
+  exceptionVector = -1;
+  exceptionError = 0;
+  exceptionHasError = false;
+  /** A delayed external interrupt (test control port): vector and TSC deadline, 0 = none. */
+  timerVector = 0;
+  timerDeadline = 0;
+
+  /** Task priority written through CR8 (bits 3:0). */
+  tpr = 0;
+  /** Emulated MSRs: IA32_MTRR_DEF_TYPE and the 11 fixed-range MTRRs as halves. */
+  mtrrDefType = 0;
+  readonly mtrrFixed = new Uint32Array(22);
+  /** Guest IA32_APIC_BASE (bits 31:0; the base is below 4 GiB). */
+  apicBase = 0;
+  exits = 0;
+  /** GUEST_RIP as it was at the last exit (for reports). */
+  lastRipLo = 0;
+  lastRipHi = 0;
+
+  constructor(vm: AcrnVm, id: number) {
+    this.vm = vm;
+    this.id = id;
+  }
+
+  /**
+   * Allocate the VMCS, context and XSAVE pages. The context page and the XSAVE
+   * page must be adjacent (ctx + 4096): allocate until two consecutive pages
+   * come out of the pool, giving back the others.
+   * @returns false when the pool is exhausted (nothing is kept).
+   */
+  allocate(): boolean {
+    const vmcs = pageAlloc();
+    if (vmcs === 0) return false;
+    let ctx = pageAlloc();
+    let next = ctx === 0 ? 0 : pageAlloc();
+    let tries = 0;
+    while (ctx !== 0 && next !== 0 && next !== ctx + 4096 && tries < 8) {
+      pageFree(ctx);
+      ctx = next;
+      next = pageAlloc();
+      tries++;
+    }
+    if (ctx === 0 || next === 0 || next !== ctx + 4096) {
+      if (next !== 0) pageFree(next);
+      if (ctx !== 0) pageFree(ctx);
+      pageFree(vmcs);
+      return false;
+    }
+    this.vmcsPa = vmcs;
+    this.ctxPa = ctx;
+    poke64(ctx + CTX_XSAVE_PA, 0, ctx + 4096);
+    poke64(ctx + CTX_XCR0, 0, 1); // x87 only, the reset value (SDM Vol. 1 13.3)
+    this.launched = false;
+    this.clearEvents();
+    this.exits = 0;
+    this.tpr = 0;
+    this.mtrrDefType = 0;
+    this.mtrrFixed.fill(0);
+    // SDM Vol. 3A 10.4.4: base FEE00000, enabled (bit 11), BSP flag (bit 8) on vCPU 0.
+    this.apicBase = (0xfee00000 | 0x800 | (this.id === 0 ? 0x100 : 0)) >>> 0;
+    return true;
+  }
+
+  /** Give every page back to the pool. */
+  release(): void {
+    if (this.ctxPa !== 0) {
+      vcpuForget(this.ctxPa);
+      pageFree(this.ctxPa + 4096);
+      pageFree(this.ctxPa);
+      this.ctxPa = 0;
+    }
+    if (this.vmcsPa !== 0) {
+      pageFree(this.vmcsPa);
+      this.vmcsPa = 0;
+    }
+    this.state = VCPU_OFFLINE;
+  }
+
+  clearEvents(): void {
+    this.pendingIrq.fill(0);
+    this.pendingNmi = 0;
+    this.exceptionVector = -1;
+    this.exceptionError = 0;
+    this.exceptionHasError = false;
+    this.timerVector = 0;
+    this.timerDeadline = 0;
+    this.reinjectInfo = 0;
+  }
+
+  // ---- guest registers (context page) ---------------------------------------------
+  /** Low 32 bits of GPR `index` (0 RAX .. 15 R15); gprHi() then gives the high half. */
+  gprLo(index: number): number {
+    return peek64(this.ctxPa + gprOffset(index)) >>> 0;
+  }
+  gprHi(): number {
+    return hi() >>> 0;
+  }
+  setGpr(index: number, hiHalf: number, loHalf: number): void {
+    poke64(this.ctxPa + gprOffset(index), hiHalf >>> 0, loHalf >>> 0);
+  }
+  /**
+   * Write the low `size` bytes of a GPR as an instruction of that operand size
+   * would: 4 bytes zero-extend into the upper half (64-bit mode rule, SDM Vol. 1
+   * 3.4.1.1), 1 and 2 bytes leave the other bits alone.
+   */
+  setGprSized(index: number, size: number, value: number): void {
+    if (size >= 4) {
+      this.setGpr(index, 0, value >>> 0);
+      return;
+    }
+    const lo = this.gprLo(index);
+    const upper = this.gprHi();
+    const mask = size === 1 ? 0xff : 0xffff;
+    this.setGpr(index, upper, ((lo & ~mask) | (value & mask)) >>> 0);
+  }
+
+  /** GUEST_RIP += length (the exit's instruction), clearing STI/MOV-SS blocking. */
+  advanceRip(ripHi: number, ripLo: number, length: number): void {
+    let lo = ripLo + length;
+    let hiHalf = ripHi;
+    if (lo >= TWO_POW_32) {
+      lo -= TWO_POW_32;
+      hiHalf = (hiHalf + 1) >>> 0;
+    }
+    vmwrite(GUEST_RIP, hiHalf, lo);
+    const intr = vmread(GUEST_INTERRUPTIBILITY_INFO);
+    if ((intr & (BLOCKING_BY_STI | BLOCKING_BY_MOV_SS)) !== 0) {
+      vmwrite(GUEST_INTERRUPTIBILITY_INFO, 0, intr & ~(BLOCKING_BY_STI | BLOCKING_BY_MOV_SS));
+    }
+  }
+}

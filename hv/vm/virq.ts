@@ -1,0 +1,188 @@
+// Event injection (ACRN's virq.c): exceptions, NMIs and external interrupts
+// pending on a vCPU are delivered at the next VM entry through the VM-entry
+// interruption-information field, one event per entry, in the order the
+// SDM gives (Vol. 3A 6.9 "Priority Among Simultaneous Exceptions and
+// Interrupts"): an event whose delivery a VM exit interrupted first
+// (re-injection from IDT-vectoring information, SDM Vol. 3C 28.2.4 / 27.2.x),
+// then exceptions, then NMIs, then external interrupts. When the guest cannot
+// take an NMI or an interrupt yet, NMI-window or interrupt-window exiting is
+// turned on and the event waits for that exit.
+import { vmread, vmwrite } from '../../arch/x86/intrinsics';
+import {
+  CPU_BASED_VM_EXEC_CONTROL, GUEST_INTERRUPTIBILITY_INFO, GUEST_RFLAGS, PROC_INTERRUPT_WINDOW_EXITING,
+  PROC_NMI_WINDOW_EXITING, VM_ENTRY_EXCEPTION_ERROR_CODE, VM_ENTRY_INSTRUCTION_LEN, VM_ENTRY_INTR_INFO,
+} from '../../arch/x86/vmcs';
+import type { ExitInfo } from '../../arch/x86/vmexit-info';
+import { BLOCKING_BY_MOV_SS, BLOCKING_BY_NMI, BLOCKING_BY_STI, VCPU_HALTED, type Vcpu } from './vcpu';
+
+/** Interruption-information format (SDM Vol. 3C 25.8.3, Table 25-17). */
+export const INTR_INFO_VALID = 0x80000000;
+export const INTR_INFO_DELIVER_ERROR = 0x800;
+export const INTR_TYPE_EXTERNAL = 0 << 8;
+export const INTR_TYPE_NMI = 2 << 8;
+export const INTR_TYPE_HW_EXCEPTION = 3 << 8;
+export const INTR_TYPE_SW_INTERRUPT = 4 << 8;
+export const INTR_TYPE_PRIV_SW_EXCEPTION = 5 << 8;
+export const INTR_TYPE_SW_EXCEPTION = 6 << 8;
+/** IDT-vectoring bit 12 is undefined (NMI unblocking is only in exit interruption info). */
+const IDT_VECTORING_UNDEFINED_BIT = 0x1000;
+
+export const VECTOR_DE = 0;
+export const VECTOR_NMI = 2;
+export const VECTOR_UD = 6;
+export const VECTOR_DF = 8;
+export const VECTOR_TS = 10;
+export const VECTOR_NP = 11;
+export const VECTOR_SS = 12;
+export const VECTOR_GP = 13;
+export const VECTOR_PF = 14;
+
+const RFLAGS_IF = 0x200;
+
+/** Exceptions that push an error code (SDM Vol. 3A Table 6-1). */
+export function exceptionHasErrorCode(vector: number): boolean {
+  return vector === 8 || (vector >= 10 && vector <= 14) || vector === 17 || vector === 21 || vector === 29 || vector === 30;
+}
+
+/** Contributory exceptions (SDM Vol. 3A Table 6-4) for the double-fault rule. */
+function contributory(vector: number): boolean {
+  return vector === 0 || (vector >= 10 && vector <= 13);
+}
+
+/** The vCPU has an event to deliver (what wakes it from HLT). */
+export function hasPendingEvent(vcpu: Vcpu): boolean {
+  if (vcpu.exceptionVector >= 0 || vcpu.pendingNmi > 0) return true;
+  const irq = vcpu.pendingIrq;
+  for (let i = 0; i < 8; i++) if (irq[i] !== 0) return true;
+  return false;
+}
+
+/** Make a halted vCPU runnable again once it has an event. */
+function wakeIfHalted(vcpu: Vcpu): void {
+  if (vcpu.state === VCPU_HALTED) vcpu.vm.scheduler.wake(vcpu);
+}
+
+/** External interrupt `vector` (0x10-0xFF) becomes pending. */
+export function requestIrq(vcpu: Vcpu, vector: number): void {
+  const word = vector >>> 5;
+  const bits = vcpu.pendingIrq[word] | (1 << (vector & 31));
+  vcpu.pendingIrq[word] = bits >>> 0;
+  wakeIfHalted(vcpu);
+}
+
+export function requestNmi(vcpu: Vcpu): void {
+  vcpu.pendingNmi++;
+  wakeIfHalted(vcpu);
+}
+
+/**
+ * Queue a hardware exception. A second exception while one is pending folds by
+ * SDM Vol. 3A Table 6-5: contributory + contributory, or #PF + (#PF or
+ * contributory), becomes #DF(0); anything after #DF is a triple fault, which
+ * stops the VM (the caller sees false).
+ */
+export function queueException(vcpu: Vcpu, vector: number, errorCode: number): boolean {
+  const prior = vcpu.exceptionVector;
+  if (prior >= 0) {
+    if (prior === VECTOR_DF) return false;
+    const fold = (contributory(prior) && contributory(vector)) || (prior === VECTOR_PF && (vector === VECTOR_PF || contributory(vector)));
+    if (fold) {
+      vcpu.exceptionVector = VECTOR_DF;
+      vcpu.exceptionError = 0;
+      vcpu.exceptionHasError = true;
+      return true;
+    }
+  }
+  vcpu.exceptionVector = vector;
+  vcpu.exceptionHasError = exceptionHasErrorCode(vector);
+  vcpu.exceptionError = errorCode >>> 0;
+  return true;
+}
+
+/** Highest pending external interrupt vector, or -1. */
+export function highestPendingIrq(vcpu: Vcpu): number {
+  const irq = vcpu.pendingIrq;
+  for (let w = 7; w >= 0; w--) {
+    const bits = irq[w];
+    if (bits !== 0) return w * 32 + 31 - Math.clz32(bits);
+  }
+  return -1;
+}
+
+function setWindowControl(vcpu: Vcpu, bit: number, on: boolean): void {
+  const now = vcpu.procControls;
+  const next = on ? (now | bit) >>> 0 : (now & ~bit) >>> 0;
+  if (next !== now) {
+    vcpu.procControls = next;
+    vmwrite(CPU_BASED_VM_EXEC_CONTROL, 0, next);
+  }
+}
+
+/** The interrupt-window or NMI-window exit happened: stop asking for it. */
+export function clearWindow(vcpu: Vcpu, nmi: boolean): void {
+  setWindowControl(vcpu, nmi ? PROC_NMI_WINDOW_EXITING : PROC_INTERRUPT_WINDOW_EXITING, false);
+}
+
+/**
+ * Remember the event an exit interrupted (IDT-vectoring information, SDM Vol.
+ * 3C 28.2.4), to re-inject it at the vCPU's next entry.
+ */
+export function noteInterruptedEvent(vcpu: Vcpu, exit: ExitInfo): void {
+  vcpu.reinjectInfo = exit.idtVectoring;
+  vcpu.reinjectError = exit.idtVectoringError;
+  vcpu.reinjectLength = exit.instLen;
+}
+
+/**
+ * Before VM entry: write at most one event into the VM-entry interruption
+ * field and ask for the windows the rest need.
+ */
+export function injectPending(vcpu: Vcpu): void {
+  if ((vcpu.reinjectInfo & INTR_INFO_VALID) !== 0) {
+    // SDM Vol. 3C 27.2.3 / ACRN: re-inject the event the exit interrupted first.
+    const info = (vcpu.reinjectInfo & ~IDT_VECTORING_UNDEFINED_BIT) >>> 0;
+    vmwrite(VM_ENTRY_INTR_INFO, 0, info);
+    if ((info & INTR_INFO_DELIVER_ERROR) !== 0) vmwrite(VM_ENTRY_EXCEPTION_ERROR_CODE, 0, vcpu.reinjectError);
+    const type = info & 0x700;
+    if (type === INTR_TYPE_SW_INTERRUPT || type === INTR_TYPE_PRIV_SW_EXCEPTION || type === INTR_TYPE_SW_EXCEPTION) {
+      vmwrite(VM_ENTRY_INSTRUCTION_LEN, 0, vcpu.reinjectLength);
+    }
+    vcpu.reinjectInfo = 0;
+    return;
+  }
+  if (vcpu.exceptionVector >= 0) {
+    const vector = vcpu.exceptionVector;
+    let info = (INTR_INFO_VALID | INTR_TYPE_HW_EXCEPTION | vector) >>> 0;
+    if (vcpu.exceptionHasError) {
+      info = (info | INTR_INFO_DELIVER_ERROR) >>> 0;
+      vmwrite(VM_ENTRY_EXCEPTION_ERROR_CODE, 0, vcpu.exceptionError);
+    }
+    vmwrite(VM_ENTRY_INTR_INFO, 0, info);
+    vcpu.exceptionVector = -1;
+    return;
+  }
+  const nmi = vcpu.pendingNmi > 0;
+  const vector = highestPendingIrq(vcpu);
+  if (!nmi && vector < 0) return;
+  const blocking = vmread(GUEST_INTERRUPTIBILITY_INFO);
+  if (nmi) {
+    if ((blocking & (BLOCKING_BY_NMI | BLOCKING_BY_STI | BLOCKING_BY_MOV_SS)) === 0) {
+      vmwrite(VM_ENTRY_INTR_INFO, 0, (INTR_INFO_VALID | INTR_TYPE_NMI | VECTOR_NMI) >>> 0);
+      vcpu.pendingNmi--;
+      setWindowControl(vcpu, PROC_NMI_WINDOW_EXITING, vcpu.pendingNmi > 0);
+      return;
+    }
+    setWindowControl(vcpu, PROC_NMI_WINDOW_EXITING, true);
+  }
+  if (vector >= 0) {
+    const rflags = vmread(GUEST_RFLAGS);
+    if ((rflags & RFLAGS_IF) !== 0 && (blocking & (BLOCKING_BY_STI | BLOCKING_BY_MOV_SS)) === 0) {
+      vmwrite(VM_ENTRY_INTR_INFO, 0, (INTR_INFO_VALID | INTR_TYPE_EXTERNAL | vector) >>> 0);
+      const word = vector >>> 5;
+      vcpu.pendingIrq[word] = (vcpu.pendingIrq[word] & ~(1 << (vector & 31))) >>> 0;
+      setWindowControl(vcpu, PROC_INTERRUPT_WINDOW_EXITING, highestPendingIrq(vcpu) >= 0);
+      return;
+    }
+    setWindowControl(vcpu, PROC_INTERRUPT_WINDOW_EXITING, true);
+  }
+}

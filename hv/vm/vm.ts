@@ -1,0 +1,74 @@
+// AcrnVm: one virtual machine, as ACRN's struct acrn_vm. This first cut holds
+// what the VMX core needs (vCPUs, EPT, the I/O emulation registry, CPUID
+// entries, exit counters, bitmaps, RAM); the VM state machine and its APIs
+// (create/start/pause/reset/shutdown) build on it.
+import { EXIT_REASON_COUNT } from '../../arch/x86/vmcs';
+import { Ept } from '../../arch/x86/ept';
+import { DebugConsole, TestControl } from './debug-port';
+import { IoEmul } from './io-emul';
+import type { Platform } from './platform';
+import type { Scheduler } from './sched';
+import { Vcpu } from './vcpu';
+import { Vcpuid } from './vcpuid';
+
+/** ACRN's VM states (ACRN-ABI.md). */
+export const VM_POWERED_OFF = 0;
+export const VM_CREATED = 1;
+export const VM_RUNNING = 2;
+export const VM_READY_TO_POWEROFF = 3;
+export const VM_PAUSED = 4;
+export const VM_STATE_NAMES = ['powered off', 'created', 'running', 'ready to power off', 'paused'];
+
+/** Load orders (ACRN-ABI.md: VM configuration). */
+export const LOAD_ORDER_PRE = 0;
+export const LOAD_ORDER_SERVICE = 1;
+export const LOAD_ORDER_POST = 2;
+export const LOAD_ORDER_NAMES = ['pre-launched', 'Service VM', 'post-launched'];
+
+export const MAX_VCPUS_PER_VM = 4;
+
+export class AcrnVm {
+  readonly vmId: number;
+  name = '';
+  loadOrder = LOAD_ORDER_PRE;
+  state = VM_POWERED_OFF;
+  readonly vcpus: Vcpu[] = [];
+  vcpuCount = 0;
+  readonly ept = new Ept();
+  readonly io = new IoEmul();
+  readonly vcpuid = new Vcpuid();
+  /** VM exits of this VM by basic exit reason. */
+  readonly exitCounts = new Float64Array(EXIT_REASON_COUNT);
+  /** I/O bitmaps A (ports 0-7FFF) and B, and the MSR bitmap: pool pages. */
+  ioBitmapA = 0;
+  ioBitmapB = 0;
+  msrBitmap = 0;
+  /** Host RAM backing guest RAM at GPA 0 (hypervisor-backed VMs). */
+  ramHpa = 0;
+  ramSize = 0;
+  /** Why the VM was stopped (a constant string), '' while it runs. */
+  stopReason = '';
+  readonly console: DebugConsole;
+  readonly testControl: TestControl;
+  /** The pCPU scheduler its vCPUs run on (one pCPU for now). */
+  scheduler: Scheduler;
+  readonly platform: Platform;
+
+  constructor(vmId: number, scheduler: Scheduler, platform: Platform) {
+    this.vmId = vmId;
+    this.scheduler = scheduler;
+    this.platform = platform;
+    for (let i = 0; i < MAX_VCPUS_PER_VM; i++) this.vcpus.push(new Vcpu(this, i));
+    this.console = new DebugConsole(this);
+    this.testControl = new TestControl(this);
+  }
+
+  isServiceVm(): boolean {
+    return this.loadOrder === LOAD_ORDER_SERVICE;
+  }
+
+  /** VPID of a vCPU: unique and non-zero (SDM Vol. 3C 26.2.1.1: VPID 0 is the host's). */
+  vpidOf(vcpuId: number): number {
+    return this.vmId * MAX_VCPUS_PER_VM + vcpuId + 1;
+  }
+}

@@ -1,0 +1,113 @@
+// Bochs tier for the VMX core: test guests (guests/) run as VMs on the boot
+// CPU. Each ISO carries the hypervisor and guest modules; a scripted shell
+// session reads the per-reason exit counters and powers off.
+//  - core: long64 (the exerciser), prot32 and real16 entry states, three VMs
+//    sharing the pCPU; every exit reason a guest can cause must have fired.
+//  - isolation: two spinners share the pCPU and both make progress while a
+//    triple-faulting VM and a VM reading outside its EPT are stopped with a
+//    report; the hypervisor and the spinners go on.
+// Both run on corei7_skylake_x (VMCS revision 0x2b) and tigerlake (4).
+import path from 'node:path';
+import { runEmulator } from './harness.mjs';
+import { isoWithOptions } from './iso-variant.mjs';
+import { CaseFailure, expect, ROOT, runCases } from './cases.mjs';
+import { EPTFAULT, LONG64, matchInOrder, PROT32, REAL16, SPINNER, TRIPLE } from '../../guests/expected.mjs';
+
+const MODELS = ['corei7_skylake_x', 'tigerlake'];
+
+/** Exit reasons the test guests cause (SDM Appendix C numbers). The others in
+ * the handled set come from hypervisor bugs (entry failures, EPT
+ * misconfiguration) or host events (NMIs). */
+const GUEST_CAUSED = {
+  core: [1, 7, 8, 10, 12, 13, 18, 28, 30, 31, 32, 54, 55],
+  isolation: [2, 48, 52],
+};
+
+/** Lines of one VM (by name), prefix removed. */
+function vmLines(serial, name) {
+  const prefix = `[${name}] `;
+  // A guest line may follow the shell's prompt on the same line.
+  return serial.split(/\r?\n/).map((l) => l.replace(/^ACRN:\\>/, '')).filter((l) => l.startsWith(prefix)).map((l) => l.slice(prefix.length));
+}
+
+function expectGuest(serial, name, expected) {
+  const m = matchInOrder(vmLines(serial, name), expected);
+  if (!m.ok) {
+    throw new CaseFailure(`${name}: ${m.failed.length ? `failures: ${m.failed.join(' | ')}` : `missing "${expected[m.next]}"`}\n${serial.slice(-2500)}`);
+  }
+}
+
+/** Parse `exit_stats` output: reason -> count. */
+function exitCounts(serial) {
+  const counts = new Map();
+  const at = serial.lastIndexOf('VM exits:');
+  for (const m of serial.slice(at).matchAll(/^ {2}(handled|other) +(\d+) +[^:]+: (\d+)/gm)) counts.set(Number(m[2]), Number(m[3]));
+  return counts;
+}
+
+function expectReasons(serial, reasons) {
+  const counts = exitCounts(serial);
+  const missing = reasons.filter((r) => !(counts.get(r) > 0));
+  if (missing.length) throw new CaseFailure(`exit reasons that never fired: ${missing.join(', ')}\n${serial.slice(serial.lastIndexOf('VM exits:'))}`);
+}
+
+function bochs(model, name, iso, script) {
+  return runEmulator({
+    emulator: 'bochs', iso, cpuModel: model, timeoutS: 400,
+    logDir: path.join(ROOT, 'build', 'test-logs', 'vmx', `${model}-${name}`), script,
+  });
+}
+
+function coreCase(model) {
+  return [`${model}: long64, prot32 and real16 guests exercise every handler`, async () => {
+    const iso = isoWithOptions('vmx-core', '', [
+      ['guests/long64.bin', 'guest=long64'], ['guests/prot32.bin', 'guest=prot32'], ['guests/real16.bin', 'guest=real16'],
+    ]);
+    const r = await bochs(model, 'core', iso, [
+      // long64 finishes last: it runs longest and ends with a 20 ms HLT wait
+      { expect: /\[long64\] DONE long64/, send: 'exit_stats\r', timeoutS: 300 },
+      { expect: /handled 55 XSETBV: \d+/, send: 'vm_list\r', timeoutS: 30 },
+      { expect: /2 +real16 +running/, send: 'poweroff\r', timeoutS: 30 },
+    ]);
+    expectGuest(r.serial, 'long64', LONG64);
+    expectGuest(r.serial, 'prot32', PROT32);
+    expectGuest(r.serial, 'real16', REAL16);
+    expectReasons(r.serial, GUEST_CAUSED.core);
+    expect(!/stopped:/.test(r.serial), 'no VM was stopped', r);
+    expect(r.status === 'pass', 'poweroff ends Bochs with a pass status', r);
+  }];
+}
+
+function isolationCase(model) {
+  return [`${model}: two VMs share the pCPU while a triple fault and an EPT violation stop only their VMs`, async () => {
+    const iso = isoWithOptions('vmx-isolation', '', [
+      ['guests/spinner.bin', 'guest=long64 name=spin-a'], ['guests/triple.bin', 'guest=long64 name=triple'],
+      ['guests/eptfault.bin', 'guest=long64 name=eptfault'], ['guests/spinner.bin', 'guest=long64 name=spin-b'],
+    ]);
+    const r = await bochs(model, 'isolation', iso, [
+      { expect: /\[spin-a\] DONE spinner[\s\S]*\[spin-b\] DONE spinner|\[spin-b\] DONE spinner[\s\S]*\[spin-a\] DONE spinner/, send: 'exit_stats\r', timeoutS: 300 },
+      { expect: /handled 55 XSETBV: \d+/, send: 'vm_list\r', timeoutS: 30 },
+      { expect: /3 +spin-b +running/, send: 'poweroff\r', timeoutS: 30 },
+    ]);
+    expectGuest(r.serial, 'spin-a', SPINNER);
+    expectGuest(r.serial, 'spin-b', SPINNER);
+    expectGuest(r.serial, 'triple', TRIPLE);
+    expectGuest(r.serial, 'eptfault', EPTFAULT);
+    expect(/vm1 \(triple\) stopped: triple fault/.test(r.serial), 'the triple-faulting VM is stopped with a report', r);
+    expect(/vm2 \(eptfault\) stopped: access to unmapped guest-physical memory/.test(r.serial), 'the VM reading outside its EPT is stopped', r);
+    expect(/guest-physical address 0x0000000080000000 read/.test(r.serial), 'the report names the guest-physical address', r);
+    expect(/1 +triple +paused/.test(r.serial) && /2 +eptfault +paused/.test(r.serial), 'vm_list shows both stopped VMs paused', r);
+    // Interleaving: spin-b ticks before spin-a finishes (time slicing).
+    const a = vmLines(r.serial, 'spin-a').length, lines = r.serial.split(/\r?\n/);
+    const firstB = lines.findIndex((l) => l.startsWith('[spin-b] tick'));
+    const lastA = lines.findLastIndex((l) => l.startsWith('[spin-a] tick'));
+    expect(a > 0 && firstB >= 0 && firstB < lastA, 'the two spinners interleave (preemption-timer slices)', r);
+    expectReasons(r.serial, GUEST_CAUSED.isolation);
+    expect(r.status === 'pass', 'poweroff ends Bochs with a pass status', r);
+  }];
+}
+
+const cases = [];
+for (const m of MODELS) cases.push(coreCase(m), isolationCase(m));
+const ok = await runCases('vmx', cases, 2);
+process.exit(ok ? 0 : 1);
