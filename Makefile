@@ -40,7 +40,7 @@ $(B)/hv.js: $(TS_SRC) $(B)/.deps
 $(B)/hv.wasm $(B)/intrinsics_gen.h &: $(B)/hv.js tools/porfc.mjs tools/intrinsics.json tools/patch-porffor.mjs
 	node tools/porfc.mjs $(B)/hv.js $(B)/hv.wasm $(B)/intrinsics_gen.h >/dev/null
 
-$(B)/prog.c $(B)/prog.h &: $(B)/hv.wasm tools/wasm2c.sh tools/desimd.mjs tools/w2cfix.sh
+$(B)/prog.c $(B)/prog.h &: $(B)/hv.wasm tools/wasm2c.sh tools/desimd.mjs tools/w2cfix.sh tools/w2c-volatile.mjs
 	sh tools/wasm2c.sh $(B)/hv.wasm $(B) prog
 
 # wasm2c's output is machine-made: its warnings are not ours.

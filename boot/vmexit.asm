@@ -44,8 +44,20 @@ default rel
 %define HOST_MXCSR          0x1F80
 %define XCR_XFEATURE_ENABLED 0
 
+%define VMCS_EXIT_REASON        0x4402
+%define VMCS_EXIT_INSTR_LEN     0x440C
+%define VMCS_GUEST_RIP          0x681E
+%define EXIT_REASON_CPUID       10
+%define EXIT_REASON_VMCALL      18
+
 section .data
 align 8
+; Benchmark floor (make bench): when set, CPUID and VMCALL exits are handled
+; right here in assembly (CPUID answers zeros, VMCALL returns 0 in RAX) and
+; the guest resumes without the C or TypeScript path, so the TypeScript
+; handler's cost can be printed as a ratio to this floor. Off in normal use.
+global vmx_exit_floor
+vmx_exit_floor:     dd 0
 global vmx_host_xcr0
 vmx_host_xcr0:      dq 1         ; set by vcpu_run.c at init: x87|SSE(|AVX) as the host runs
 global vmx_use_xsave
@@ -141,6 +153,9 @@ vmx_enter:
 ; HOST_RIP. RSP = HOST_RSP: [rsp] = context pointer, [rsp+8] = launch flag,
 ; then the host registers vmx_enter pushed.
 vmx_exit:
+    cmp dword [vmx_exit_floor], 0
+    jne .floor
+.full:
     push rbx                        ; guest RBX
     mov rbx, [rsp + 8]              ; context
     mov [rbx + CTX_RAX], rax
@@ -184,6 +199,49 @@ vmx_exit:
     pop rbp
     pop rbx
     ret
+
+; The hand-written floor: guest GPRs other than the ones named are untouched,
+; the guest's extended state is never saved (nothing here uses SSE).
+.floor:
+    push rax
+    push rcx
+    mov eax, VMCS_EXIT_REASON
+    vmread rcx, rax
+    cmp ecx, EXIT_REASON_CPUID
+    je .floor_cpuid
+    cmp ecx, EXIT_REASON_VMCALL
+    je .floor_vmcall
+    pop rcx
+    pop rax
+    jmp .full
+.floor_cpuid:
+    pop rcx
+    pop rax
+    xor eax, eax
+    xor ebx, ebx
+    xor ecx, ecx
+    xor edx, edx
+    jmp .floor_skip
+.floor_vmcall:
+    pop rcx
+    pop rax
+    xor eax, eax
+.floor_skip:
+    push rax
+    push rcx
+    push rdx
+    mov eax, VMCS_EXIT_INSTR_LEN
+    vmread rcx, rax
+    mov eax, VMCS_GUEST_RIP
+    vmread rdx, rax
+    add rdx, rcx
+    vmwrite rax, rdx
+    pop rdx
+    pop rcx
+    pop rax
+    vmresume
+    ; VMRESUME failed: take the full path, which reports it as an exit it cannot explain.
+    jmp .full
 .end:
 
 ; Host XCR0, MXCSR and x87 control word, as the compiled TypeScript expects.

@@ -11,6 +11,6 @@ mkdir -p "$out"
   --define:__NATIVE__=true --outfile="$out/prog.js" --log-level=error
 node "$root/tools/porfc.mjs" "$out/prog.js" "$out/prog.wasm" "$out/intrinsics_gen.h" >/dev/null
 sh "$root/tools/wasm2c.sh" "$out/prog.wasm" "$out" prog
-gcc -O1 -w -I"$out" -I/usr/src/wasm2c -DWASM_RT_USE_STACK_DEPTH_COUNT=0 -o "$out/prog" \
+gcc -O2 -w -I"$out" -I/usr/src/wasm2c -DWASM_RT_USE_STACK_DEPTH_COUNT=0 -o "$out/prog" \
   "$out/prog.c" /usr/src/wasm2c/wasm-rt-impl.c \
   "$root/test/conformance/host/host_main.c" "$root/test/conformance/host/host_intrinsics.c" -lm

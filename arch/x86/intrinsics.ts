@@ -65,6 +65,7 @@ declare function __module_field(index: number, field: number): number;
 declare function __module_byte(index: number, offset: number): number;
 declare function __vcpu_forget(ctxPa: number): void;
 declare function __guest_ram_carve(size: number): number;
+declare function __exit_floor(on: number): void;
 
 /** What a simulated machine implements; one method per intrinsic. */
 export interface HwBackend {
@@ -113,6 +114,7 @@ export interface HwBackend {
   moduleByte(index: number, offset: number): number;
   vcpuForget(ctxPa: number): void;
   guestRamCarve(size: number): number;
+  exitFloor(on: number): void;
 }
 
 const NATIVE: boolean = __NATIVE__;
@@ -241,5 +243,7 @@ export function vcpuForget(ctxPa: number): void { if (NATIVE) __vcpu_forget(ctxP
 export function xsaveSize(): number { return NATIVE ? __xsave_size() : simulated().xsaveSize(); }
 
 // ---- test hooks ---------------------------------------------------------------
+/** make bench: CPUID and VMCALL exits handled by the assembly floor (1) or the full path (0). */
+export function exitFloor(on: number): void { if (NATIVE) __exit_floor(on); else simulated().exitFloor(on); }
 /** Deliberately fault (0 #UD, 1 #PF, 2 stack overflow, 3 unowned peek) to test the panic path. */
 export function selftestFault(kind: number): void { if (NATIVE) __selftest_fault(kind); else simulated().selftestFault(kind); }

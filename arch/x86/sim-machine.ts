@@ -347,6 +347,10 @@ export class SimMachine implements HwBackend {
     return 1088;
   }
   vcpuForget(_ctxPa: number): void {}
+  exitFloorOn = 0;
+  exitFloor(on: number): void {
+    this.exitFloorOn = on;
+  }
   /** Next address guestRamCarve hands out (2 MiB aligned, above the pool). */
   guestRamNext = 0x10000000;
   guestRamCarve(size: number): number {

@@ -3,7 +3,7 @@
 //    byte a guest writes goes to COM1, a line at a time, prefixed with the VM;
 //  - port 0xEA, test control: OUT asks for an event to be injected, IN reads a
 //    counter. guests/README.md is the guest side of this contract.
-import { rdtsc } from '../../arch/x86/intrinsics';
+import { exitFloor, heapUsed, rdtsc } from '../../arch/x86/intrinsics';
 import { LOG_INFO, log } from '../log';
 import type { PioDevice } from './io-emul';
 import type { AcrnVm } from './vm';
@@ -65,12 +65,18 @@ export class DebugConsole implements PioDevice {
 export const TEST_CMD_IRQ = 1;
 export const TEST_CMD_NMI = 2;
 export const TEST_CMD_DELAYED_IRQ = 3;
+export const TEST_CMD_HEAP_MARK = 4;
+export const TEST_CMD_HEAP_REPORT = 5;
+export const TEST_CMD_EXIT_FLOOR = 6;
 export const TEST_DELAYED_VECTOR = 0x41;
 
 export class TestControl implements PioDevice {
   readonly vm: AcrnVm;
   counter = 0;
   tscPerMs = TSC_PER_MS_DEFAULT;
+  /** Heap use and this VM's exit count when the guest marked them (TEST_CMD_HEAP_MARK). */
+  heapMark = 0;
+  exitsMark = 0;
 
   constructor(vm: AcrnVm) {
     this.vm = vm;
@@ -97,6 +103,20 @@ export class TestControl implements PioDevice {
     } else if (cmd === TEST_CMD_DELAYED_IRQ) {
       vcpu.timerVector = TEST_DELAYED_VECTOR;
       vcpu.timerDeadline = rdtsc() + arg * this.tscPerMs;
+    } else if (cmd === TEST_CMD_HEAP_MARK) {
+      this.heapMark = heapUsed();
+      this.exitsMark = vcpu.exits;
+    } else if (cmd === TEST_CMD_HEAP_REPORT) {
+      // The TypeScript heap must not grow on the exit path (DESIGN.md).
+      log.begin(LOG_INFO);
+      log.str('heap growth over ');
+      log.dec(vcpu.exits - this.exitsMark);
+      log.str(' VM exits: ');
+      log.dec(heapUsed() - this.heapMark);
+      log.str(' bytes');
+      log.end();
+    } else if (cmd === TEST_CMD_EXIT_FLOOR) {
+      exitFloor(arg & 1);
     }
   }
 }

@@ -17,9 +17,18 @@ describe('porffor coding rules in the native bundle', () => {
     expect(clashes).toEqual([]);
   });
 
-  it('P1: no store into a this-array indexed by a this-field', () => {
-    const stores = [...bundle.matchAll(/this\.\w+\[[^\]\n]*this\.[^\]\n]*\]\s*=[^=]/g)].map((m) => m[0]);
+  it('P1: no store into obj.field[index] where the index reads a property, an element or a call', () => {
+    const re = /[\w$]+(?:\.[\w$]+|\[[^\]\n]*\])*\.[\w$]+\[([^\]\n]*)\]\s*(?:[-+*\/%&|^]|<<|>>>?)?=(?!=)|[\w$]+(?:\.[\w$]+)*\.[\w$]+\[([^\]\n]*)\](?:\+\+|--)/g;
+    const stores = [...bundle.matchAll(re)].filter((m) => /[.[(]/.test(m[1] ?? m[2])).map((m) => m[0]);
     expect(stores).toEqual([]);
+  });
+
+  it('P4/P5/P8: at most one extends level, no super.method(), no Map.entries()', () => {
+    const parents = new Map([...bundle.matchAll(/^var (\w+) = class(?: extends (\w+))?|^class (\w+)(?: extends (\w+))?/gm)].map((m) => [m[1] ?? m[3], m[2] ?? m[4]]));
+    const deep = [...parents].filter(([, p]) => p !== undefined && parents.get(p) !== undefined).map(([c]) => c);
+    expect(deep).toEqual([]);
+    expect(bundle).not.toMatch(/\bsuper\.\w+\(/);
+    expect(bundle).not.toMatch(/\.entries\(\)/);
   });
 
   it('no finally (B7) and no BigInt literals (B6)', () => {

@@ -160,6 +160,10 @@ IMPORT(f64, __vcpu_run, f64 ctx_pa, f64 launch) {
   return rc;
 }
 
+/* make bench: switch the assembly floor for CPUID/VMCALL exits (boot/vmexit.asm). */
+extern uint32_t vmx_exit_floor;
+IMPORT(void, __exit_floor, f64 on) { (void)inst; vmx_exit_floor = on != 0; }
+
 /* Forget a context page that is about to be freed (vCPU destroyed). */
 IMPORT(void, __vcpu_forget, f64 ctx_pa) {
   (void)inst;

@@ -94,6 +94,7 @@ IMPORT(f64, __module_field, f64 i, f64 f) { (void)inst; (void)i; (void)f; return
 IMPORT(f64, __module_byte, f64 i, f64 k) { (void)inst; (void)i; (void)k; return 0; }
 IMPORT(void, __vcpu_forget, f64 c) { (void)inst; (void)c; }
 IMPORT(f64, __guest_ram_carve, f64 s) { (void)inst; (void)s; return 0; }
+IMPORT(void, __exit_floor, f64 on) { (void)inst; (void)on; }
 IMPORT(void, __selftest_fault, f64 kind) { (void)inst; (void)kind; unavailable("selftest_fault"); }
 
 /* porffor's own imports: console.log of numbers and strings, time. */
