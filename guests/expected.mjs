@@ -58,6 +58,23 @@ export const TRIPLE = ['triple-fault now'];
 /** eptfault.asm: this line, then the hypervisor's EPT-violation report; never "FAIL still running". */
 export const EPTFAULT = ['ept-violation now'];
 
+/** vmxinsn.asm: each VMX instruction, then MONITOR and MWAIT, is one #UD at its own RIP. */
+const VMXINSN_CHECKS = [
+  'vmxon', 'vmclear', 'vmptrld', 'vmptrst', 'vmread', 'vmwrite', 'vmlaunch', 'vmresume',
+  'vmxoff', 'invept', 'invvpid', 'vmfunc', 'monitor', 'mwait',
+];
+
+export const VMXINSN = [
+  ...VMXINSN_CHECKS.map((n) => `ok ud-${n}`),
+  `DONE vmxinsn ${VMXINSN_CHECKS.length}/${VMXINSN_CHECKS.length}`,
+];
+
+/** bench.asm: guest-visible TSC ticks per iteration (2000 each); the figures vary. */
+export const BENCH = [
+  /^bench cpuid \d+$/, /^bench vmcall \d+$/, /^bench io-in \d+$/, /^bench nop \d+$/,
+  'DONE bench',
+];
+
 /** Per guest: module-string kind, image name, expected lines. */
 export const GUESTS = {
   long64:   { kind: 'long64', image: 'long64.bin',   lines: LONG64 },

@@ -5,6 +5,8 @@
 //   prot32  protected mode without paging at 0x100000 (Linux 32-bit boot style)
 //   real16  real mode from the reset vector; the 64 KiB image sits at 0xF0000
 //           and is aliased at 0xFFFF0000
+// Module option `name=<vm name>` names the VM; `arg=<decimal>` is passed to
+// long64 guests in RSI (RDI holds the VM id).
 // These stand in for the scenario's pre-launched VMs until the scenario and
 // the software loader exist.
 import {
@@ -86,7 +88,7 @@ function failed(vm: AcrnVm, why: string): boolean {
   return false;
 }
 
-function buildTestVm(vm: AcrnVm, moduleIndex: number, kind: number, name: string): boolean {
+function buildTestVm(vm: AcrnVm, moduleIndex: number, kind: number, name: string, argument: number): boolean {
   vm.name = name;
   vm.loadOrder = LOAD_ORDER_PRE;
   vm.vcpuid.build(false, vm.platform.tscKhz);
@@ -125,6 +127,7 @@ function buildTestVm(vm: AcrnVm, moduleIndex: number, kind: number, name: string
     }
   }
   poke64(vcpu.ctxPa + CTX_RDI, 0, vm.vmId);
+  if (kind === KIND_LONG64) poke64(vcpu.ctxPa + CTX_RSI, 0, argument);
   if (rc !== 0) return failed(vm, 'writing the guest state failed');
   vm.state = VM_RUNNING;
   vm.scheduler.wake(vcpu);
@@ -158,7 +161,9 @@ export function launchTestVms(table: VmTable): number {
       log.end();
       continue;
     }
-    if (!buildTestVm(vm, i, kind, name)) continue;
+    const arg = option(text, 'arg');
+    const argument = arg === '' ? 0 : parseInt(arg, 10) >>> 0;
+    if (!buildTestVm(vm, i, kind, name, argument)) continue;
     log.begin(LOG_INFO);
     log.str('vm');
     log.dec(vm.vmId);

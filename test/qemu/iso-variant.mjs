@@ -16,7 +16,9 @@ export function isoWithOptions(name, options, modules = []) {
   const elf = path.join(root, 'build', 'hv.elf');
   const inputs = [elf, ...modules.map(([file]) => path.join(root, 'build', file))];
   const newest = Math.max(...inputs.map((f) => fs.statSync(f).mtimeMs));
-  if (fs.existsSync(iso) && fs.statSync(iso).mtimeMs > newest) return iso;
+  const key = JSON.stringify([options, modules]);
+  const keyFile = `${iso}.key`;
+  if (fs.existsSync(iso) && fs.statSync(iso).mtimeMs > newest && fs.existsSync(keyFile) && fs.readFileSync(keyFile, 'utf8') === key) return iso;
   fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(path.join(dir, 'boot', 'grub'), { recursive: true });
   fs.copyFileSync(elf, path.join(dir, 'boot', 'hv.elf'));
@@ -30,5 +32,6 @@ export function isoWithOptions(name, options, modules = []) {
   if (!cfg.includes(options)) throw new Error('iso-variant: no multiboot2 line in iso/grub.cfg');
   fs.writeFileSync(path.join(dir, 'boot', 'grub', 'grub.cfg'), cfg);
   execFileSync('grub-mkrescue', ['-o', iso, dir], { stdio: ['ignore', 'ignore', 'pipe'] });
+  fs.writeFileSync(keyFile, key);
   return iso;
 }
