@@ -4,13 +4,18 @@
 //   - ELF text/data/BSS sizes;
 //   - wall time from QEMU start to the hypervisor's banner, median of 5, and the
 //     same for a minimal multiboot2 kernel through the same GRUB (the floor);
-//   - TypeScript heap in use after boot.
+//   - TypeScript heap in use after boot;
+//   - in Bochs, guest-measured cycles per CPUID and VMCALL exit through the
+//     TypeScript path, against a hand-written assembly handler for the same
+//     exits (boot/vmexit.asm floor, hv.exit_floor=1), and the heap growth over
+//     100,000 VM exits.
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { runEmulator } from '../test/qemu/harness.mjs';
 import { buildIso } from '../test/qemu/selftest/echo-iso.mjs';
+import { isoWithOptions } from '../test/qemu/iso-variant.mjs';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 process.chdir(root);
@@ -71,3 +76,35 @@ figure('QEMU start -> hypervisor banner', `${hv.ms} ms`, `median of 5, ${(hv.ms 
 const heap = /TypeScript heap in use after boot: (\d+) bytes/.exec(hv.serial);
 figure('TypeScript heap in use after boot', heap ? `${heap[1]} B` : 'not reported');
 fs.rmSync(work, { recursive: true, force: true });
+
+// ---- VM exits in Bochs --------------------------------------------------------
+spawnSync('make', ['-s', 'guests'], { stdio: 'ignore' });
+async function benchGuest(options) {
+  const iso = isoWithOptions(`bench${options ? '-floor' : ''}`, options, [['guests/bench.bin', 'guest=long64 name=bench']]);
+  const r = await runEmulator({
+    emulator: 'bochs', iso, timeoutS: 600, logDir: fs.mkdtempSync(path.join(os.tmpdir(), 'hv-bench-bochs-')),
+    script: [{ expect: /\[bench\] DONE bench/, send: 'poweroff\r', timeoutS: 600 }],
+  });
+  const out = {};
+  for (const m of r.serial.matchAll(/\[bench\] bench (\S+) (\d+)/g)) out[m[1]] = Number(m[2]);
+  return out;
+}
+const ts = await benchGuest('');
+const floorRun = await benchGuest('hv.exit_floor=1');
+const perExit = (run, name) => (run[name] ?? NaN) - (run.nop ?? 0);
+figure('Bochs: loop without exits (nop)', `${ts.nop} TSC/iter`);
+for (const name of ['cpuid', 'vmcall']) {
+  const full = perExit(ts, name), asm = perExit(floorRun, name);
+  figure(`Bochs: ${name} exit, TypeScript path`, `${full} TSC`, name === 'vmcall' ? '(non-Service VM: includes #UD delivery)' : '');
+  figure(`Bochs: ${name} exit, assembly floor`, `${asm} TSC`, `TypeScript path = ${(full / asm).toFixed(1)}x the floor`);
+}
+figure('Bochs: I/O exit (IN, test control port)', `${perExit(ts, 'io-in')} TSC`);
+{
+  const iso = isoWithOptions('vmx-exitloop', '', [['guests/exitloop.bin', 'guest=long64 name=exitloop']]);
+  const r = await runEmulator({
+    emulator: 'bochs', iso, timeoutS: 900, logDir: fs.mkdtempSync(path.join(os.tmpdir(), 'hv-bench-bochs-')),
+    script: [{ expect: /\[exitloop\] DONE exitloop/, send: 'poweroff\r', timeoutS: 900 }],
+  });
+  const m = /heap growth over (\d+) VM exits: (-?\d+) bytes/.exec(r.serial);
+  figure('TypeScript heap growth over VM exits', m ? `${m[2]} B` : 'not reported', m ? `over ${m[1]} exits` : r.reason);
+}

@@ -98,7 +98,7 @@ export class IoEmul {
       this.badWidth++;
       return ones;
     }
-    return (this.portDevices[slot] as PioDevice).pioRead(port, size) & ones;
+    return ((this.portDevices[slot] as PioDevice).pioRead(port, size) & ones) >>> 0;
   }
 
   /** Emulate an OUT (dropped when unclaimed or refused). */

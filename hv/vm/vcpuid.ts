@@ -11,6 +11,8 @@
 import { cpuid, cpuidReg } from '../../arch/x86/intrinsics';
 
 export const VCPUID_MAX_ENTRIES = 96;
+/** XCR0 features a guest may enable: x87, SSE, AVX (bits 0-2). */
+export const XCR0_GUEST_FEATURES = 0x7;
 
 /** CPUID signature "ACRN" as a register value, and ACRN's maximum hypervisor leaf. */
 export const ACRN_SIGNATURE = 0x4e524341;
@@ -84,8 +86,17 @@ export class Vcpuid {
     this.maxExtended = cpuid(0x80000000, 0) >>> 0;
     if (this.maxExtended > 0x80000008) this.maxExtended = 0x80000008;
     for (let leaf = 0x80000000; leaf <= this.maxExtended; leaf++) this.addHost(leaf, 0, 0);
-    // leaf 0: the guest's maximum basic leaf
+    // leaf 0 and 80000000H: the guest's maxima
     this.patch(0, 0, 0, this.maxBasic, -1, -1, -1);
+    if (this.maxExtended >= 0x80000000) this.patch(0x80000000, 0, 0, this.maxExtended, -1, -1, -1);
+    // leaf 0DH subleaf 0: only the XCR0 features XSETBV lets a guest enable
+    // (x87, SSE, AVX; misc-exits.ts), and their area size.
+    const xsave = this.find(0xd, 0);
+    if (xsave >= 0) {
+      this.eax[xsave] = (this.eax[xsave] & XCR0_GUEST_FEATURES) >>> 0;
+      this.edx[xsave] = 0;
+      this.ecx[xsave] = (this.eax[xsave] & 4) !== 0 ? 832 : 576; // legacy 512 + header 64 (+ AVX 256)
+    }
     // leaf 1: hide, and announce the hypervisor
     const at = this.find(1, 0);
     if (at >= 0) {

@@ -84,7 +84,11 @@ export function requestNmi(vcpu: Vcpu): void {
 export function queueException(vcpu: Vcpu, vector: number, errorCode: number): boolean {
   const prior = vcpu.exceptionVector;
   if (prior >= 0) {
-    if (prior === VECTOR_DF) return false;
+    // A contributory exception or #PF while delivering #DF is a shutdown (SDM Vol. 3A 6.15, Interrupt 8).
+    if (prior === VECTOR_DF) {
+      if (contributory(vector) || vector === VECTOR_PF) return false;
+      return true; // a benign one is handled after the #DF (serially)
+    }
     const fold = (contributory(prior) && contributory(vector)) || (prior === VECTOR_PF && (vector === VECTOR_PF || contributory(vector)));
     if (fold) {
       vcpu.exceptionVector = VECTOR_DF;
@@ -124,6 +128,16 @@ export function clearWindow(vcpu: Vcpu, nmi: boolean): void {
 }
 
 /**
+ * An event went in on this entry: ask for an exit as soon as the guest can
+ * take the next pending NMI or interrupt (ACRN keeps the windows armed while
+ * anything is pending).
+ */
+function requestWindowsForRest(vcpu: Vcpu): void {
+  if (vcpu.pendingNmi > 0) setWindowControl(vcpu, PROC_NMI_WINDOW_EXITING, true);
+  if (highestPendingIrq(vcpu) >= 0) setWindowControl(vcpu, PROC_INTERRUPT_WINDOW_EXITING, true);
+}
+
+/**
  * Remember the event an exit interrupted (IDT-vectoring information, SDM Vol.
  * 3C 28.2.4), to re-inject it at the vCPU's next entry.
  */
@@ -148,6 +162,7 @@ export function injectPending(vcpu: Vcpu): void {
       vmwrite(VM_ENTRY_INSTRUCTION_LEN, 0, vcpu.reinjectLength);
     }
     vcpu.reinjectInfo = 0;
+    requestWindowsForRest(vcpu);
     return;
   }
   if (vcpu.exceptionVector >= 0) {
@@ -159,6 +174,7 @@ export function injectPending(vcpu: Vcpu): void {
     }
     vmwrite(VM_ENTRY_INTR_INFO, 0, info);
     vcpu.exceptionVector = -1;
+    requestWindowsForRest(vcpu);
     return;
   }
   const nmi = vcpu.pendingNmi > 0;
@@ -170,6 +186,7 @@ export function injectPending(vcpu: Vcpu): void {
       vmwrite(VM_ENTRY_INTR_INFO, 0, (INTR_INFO_VALID | INTR_TYPE_NMI | VECTOR_NMI) >>> 0);
       vcpu.pendingNmi--;
       setWindowControl(vcpu, PROC_NMI_WINDOW_EXITING, vcpu.pendingNmi > 0);
+      if (vector >= 0) setWindowControl(vcpu, PROC_INTERRUPT_WINDOW_EXITING, true);
       return;
     }
     setWindowControl(vcpu, PROC_NMI_WINDOW_EXITING, true);

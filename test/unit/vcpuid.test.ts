@@ -127,11 +127,11 @@ describe('inputs above the maximum leaves (SDM: the highest basic leaf answers)'
     expect(q(t, 0x80000020)).toEqual(HIGHEST_BASIC_16H);
   });
 
-  // BUG (vcpuid.ts build): leaf 0 EAX is patched to the capped maximum, but
+  // Regression test for a bug found in review (vcpuid.ts build): leaf 0 EAX is patched to the capped maximum, but
   // 80000000H EAX keeps the host's maximum extended leaf, so a guest is told of
   // leaves (here up to 80000020H) that then answer with leaf 16H's values.
   // Expected 0x80000008; actual 0x80000020.
-  it.fails('80000000H EAX reports the capped maximum extended leaf', () => {
+  it('80000000H EAX reports the capped maximum extended leaf', () => {
     const t = table(false, 1, (m) => m.setCpuid(0x80000000, 0, 0x80000020, 0, 0, 0));
     expect(q(t, 0x80000000)[0]).toBe(0x80000008);
   });
@@ -181,12 +181,12 @@ describe('capacity', () => {
 });
 
 describe('XSAVE features (leaf 0DH)', () => {
-  // BUG (vcpuid.ts build): leaf 0DH is passed through from the host, but XSETBV
+  // Regression test for a bug found in review (vcpuid.ts build): leaf 0DH is passed through from the host, but XSETBV
   // (misc-exits.ts) only lets a guest enable x87 | SSE | AVX (XCR0 bits 0-2). On a
   // Skylake-X host (EAX = E7H: also opmask, ZMM_Hi256, Hi16_ZMM) a guest that
   // enables what CPUID.(EAX=0DH,ECX=0):EAX reports - Linux does - gets #GP(0).
   // Expected EAX & ~7 = 0; actual 0xE0.
-  it.fails('CPUID.(EAX=0DH,ECX=0):EAX reports only the XCR0 bits XSETBV accepts', () => {
+  it('CPUID.(EAX=0DH,ECX=0):EAX reports only the XCR0 bits XSETBV accepts', () => {
     const t = table(false, 1, (m) => m.setCpuid(0xd, 0, 0xe7, 0xa88, 0xa88, 0));
     const [eax, , , edx] = q(t, 0xd, 0);
     expect(eax & ~7).toBe(0);

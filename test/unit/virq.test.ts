@@ -231,13 +231,13 @@ describe('external interrupts: RFLAGS.IF, STI and MOV-SS blocking, the interrupt
     for (const v of vs) expect(entry(f)).toBe((0x80000000 | v) >>> 0);
   });
 
-  // BUG (virq.ts injectPending): the doc says it writes one event "and ask[s] for
+  // Regression test for a bug found in review (virq.ts injectPending): the doc says it writes one event "and ask[s] for
   // the windows the rest need" (ACRN asks for the interrupt window whenever an
   // interrupt stays pending). After injecting an exception, a re-injected event or
   // an NMI it returns without setting interrupt-window exiting, so a pending IRQ
   // waits for an unrelated exit (up to a whole preemption-timer slice).
   // Expected: CPU_BASED_VM_EXEC_CONTROL bit 2 set; actual: clear.
-  it.fails('an interrupt left pending behind an injected exception or NMI requests the interrupt window', () => {
+  it('an interrupt left pending behind an injected exception or NMI requests the interrupt window', () => {
     const f = makeFixture();
     open(f);
     requestIrq(f.vcpu, 0x30);
@@ -296,13 +296,13 @@ describe('exception folding (SDM Vol. 3A 6.15, Tables 6-4 and 6-5)', () => {
     expect(entry(f)).toBe(0x80000b08); // the #DF is still what goes in
   });
 
-  // BUG (virq.ts queueException): SDM Vol. 3A 6.15 "Interrupt 8—Double Fault
+  // Regression test for a bug found in review (virq.ts queueException): SDM Vol. 3A 6.15 "Interrupt 8—Double Fault
   // Exception": "If another contributory or page fault exception occurs while
   // attempting to call the double-fault handler, the processor enters shutdown
   // mode." A benign exception (#UD, #DB ...) after #DF is not a shutdown, but
   // queueException refuses anything after #DF ("anything after #DF is a triple
   // fault"). Expected true; actual false.
-  it.fails('a benign exception after #DF is not a triple fault', () => {
+  it('a benign exception after #DF is not a triple fault', () => {
     const f = makeFixture();
     queueException(f.vcpu, 13, 0);
     queueException(f.vcpu, 13, 0);

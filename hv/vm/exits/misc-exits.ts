@@ -7,6 +7,7 @@ import { CTX_XCR0 } from '../../../arch/x86/vcpu-ctx';
 import type { ExitInfo } from '../../../arch/x86/vmexit-info';
 import { LOG_WARN, log } from '../../log';
 import type { Vcpu } from '../vcpu';
+import { XCR0_GUEST_FEATURES } from '../vcpuid';
 import { clearWindow, hasPendingEvent, INTR_INFO_VALID, queueException, VECTOR_GP, VECTOR_UD } from '../virq';
 
 const RAX = 0;
@@ -44,8 +45,6 @@ export function vmcallExit(vcpu: Vcpu, exit: ExitInfo): void {
   vcpu.advanceRip(exit.ripHi, exit.ripLo, exit.instLen);
 }
 
-/** XCR0 features a guest may enable: x87, SSE, AVX (bits 0-2). */
-const XCR0_GUEST_ALLOWED = 0x7;
 
 /**
  * XSETBV (SDM Vol. 2D XSETBV; exits unconditionally): ECX must be 0 and XCR0
@@ -57,7 +56,11 @@ export function xsetbvExit(vcpu: Vcpu, exit: ExitInfo): void {
   const index = vcpu.gprLo(RCX);
   const value = vcpu.gprLo(RAX);
   const valueHi = vcpu.gprLo(RDX);
-  const valid = index === 0 && valueHi === 0 && (value & 1) !== 0 && (value & ~XCR0_GUEST_ALLOWED) === 0
+  // Only features the guest's CPUID leaf 0DH reports (the host's, masked to XCR0_GUEST_FEATURES).
+  const table = vcpu.vm.vcpuid;
+  const at = table.find(0xd, 0);
+  const allowed = (at >= 0 ? table.eax[at] & XCR0_GUEST_FEATURES : 0) | 3; // x87 and SSE always exist in 64-bit CPUs
+  const valid = index === 0 && valueHi === 0 && (value & 1) !== 0 && (value & ~allowed) === 0
     && !((value & 4) !== 0 && (value & 2) === 0) && xsaveSize() <= 4096;
   if (!valid) {
     queueException(vcpu, VECTOR_GP, 0);

@@ -5,7 +5,7 @@
 // (xAPIC only: x2APIC is not offered yet), IA32_TSC, IA32_MISC_ENABLE and the
 // platform-info read-only MSRs Linux reads. Any other MSR gets #GP(0).
 import { rdtsc, vmread, vmwrite } from '../../../arch/x86/intrinsics';
-import { GUEST_IA32_EFER, GUEST_IA32_PAT } from '../../../arch/x86/vmcs';
+import { CR0_READ_SHADOW, GUEST_IA32_EFER, GUEST_IA32_PAT } from '../../../arch/x86/vmcs';
 import type { ExitInfo } from '../../../arch/x86/vmexit-info';
 import { hi } from '../../../arch/x86/intrinsics';
 import type { Vcpu } from '../vcpu';
@@ -86,15 +86,18 @@ function writeMsr(vcpu: Vcpu, msr: number, h: number, lo: number): boolean {
   const fixed = fixedMtrrIndex(msr);
   if (msr === MSR_IA32_EFER) {
     if (h !== 0 || (lo & ~EFER_WRITABLE) !== 0) return false;
+    const cur = vmread(GUEST_IA32_EFER);
+    // LME cannot change while paging is on (SDM Vol. 3A 4.1.2).
+    if ((vmread(CR0_READ_SHADOW) & 0x80000000) !== 0 && ((cur ^ lo) & 0x100) !== 0) return false;
     // LMA is the processor's: keep the current one (SDM Vol. 3A 9.8.5).
-    const lma = vmread(GUEST_IA32_EFER) & 0x400;
-    vmwrite(GUEST_IA32_EFER, 0, ((lo & ~0x400) | lma) >>> 0);
+    vmwrite(GUEST_IA32_EFER, 0, ((lo & ~0x400) | (cur & 0x400)) >>> 0);
   } else if (msr === MSR_IA32_PAT) {
     if (!patValid(lo) || !patValid(h)) return false;
     vmwrite(GUEST_IA32_PAT, h, lo);
   } else if (msr === MSR_IA32_MTRR_DEF_TYPE) {
     // bits 7:0 type, 10 FE, 11 E; the rest reserved (SDM Vol. 3A 11.11.2.1)
-    if (h !== 0 || (lo & ~0xcff) !== 0) return false;
+    const type = lo & 0xff;
+    if (h !== 0 || (lo & ~0xcff) !== 0 || type === 2 || type === 3 || type > 6) return false;
     vcpu.mtrrDefType = lo >>> 0;
   } else if (fixed >= 0) {
     vcpu.mtrrFixed[fixed * 2] = h >>> 0;
@@ -102,7 +105,7 @@ function writeMsr(vcpu: Vcpu, msr: number, h: number, lo: number): boolean {
   } else if (msr === MSR_IA32_APIC_BASE) {
     // Only the xAPIC at its default base: switching to x2APIC (bit 10) or
     // moving the base is refused for now.
-    if (h !== 0 || (lo & 0xfffff000) !== 0xfee00000 || (lo & 0x400) !== 0) return false;
+    if (h !== 0 || ((lo & 0xfffff000) >>> 0) !== 0xfee00000 || (lo & 0x400) !== 0) return false;
     vcpu.apicBase = ((lo & 0xfffff900) | (vcpu.apicBase & 0x100)) >>> 0;
   } else if (msr === MSR_IA32_TSC || msr === MSR_IA32_MISC_ENABLE) {
     // accepted and ignored (no TSC offsetting yet)
