@@ -74,8 +74,7 @@ export function hvMain(): number {
     return stopMachine(uart, EXIT_NO_VMX);
   }
   // make bench: `hv.exit_floor=1` handles CPUID/VMCALL exits in the assembly floor.
-  const wantFloor = cmdline.find('hv.exit_floor') >= 0;
-  if (wantFloor) exitFloor(1);
+  if (cmdline.is('hv.exit_floor', '1')) exitFloor(1);
   const sched = new Scheduler(0);
   const vms = new VmTable(sched, platform);
   launchTestVms(vms);

@@ -67,3 +67,52 @@ edit('codegen.js',
 
   if (typedReturns) out.push(...setLastType(scope));
   else if (idx === importedFuncs[name] && importedFuncs[importedFuncs[name]]?.returns?.length > 0) out.push(...setLastType(scope, TYPES.number)); // [pf-patch]`);
+
+// [pf-patch] defect P13 (tools/PORFFOR.md): static data (string literals) goes
+// into page-sized "bins". Page 0's data starts at byte 16 (pagePtr(0)), but its
+// bin was filled to pageSize, so the last 16 bytes of page 0's last literal were
+// also the first 16 bytes of page 1 and one overwrote the other. And a literal
+// longer than a page was split over whichever bins had room, not over
+// consecutive pages. Page 0's bin now starts 16 bytes in, and an allocation of
+// more than a page takes fresh consecutive bins.
+edit('codegen.js',
+`  let startingPtr = 0;
+  while (bytes > 0) {
+    const alloc = Math.min(bytes, pageSize);
+    bytes -= alloc;
+
+    let bin = bins.find(x => (pageSize - x.used) >= alloc);
+    if (!bin) {
+      // new bin
+      const page = pages.size;
+      bin = {
+        used: 0,
+        page
+      };
+
+      const id = bins.push(bin);
+      pages.set(\`#bin: \${id}\`, page);
+    }
+
+    if (!startingPtr) startingPtr = pagePtr(bin.page) + bin.used;`,
+`  let startingPtr = 0;
+  const whole = bytes; // [pf-patch] P13
+  while (bytes > 0) {
+    const alloc = Math.min(bytes, pageSize);
+    bytes -= alloc;
+
+    const fits = x => (pageSize - x.used) >= alloc;
+    let bin = whole > pageSize ? null : bins.find(fits);
+    while (!bin || !fits(bin)) {
+      // new bin; page 0's data starts at byte 16
+      const page = pages.size;
+      bin = {
+        used: page === 0 ? 16 : 0,
+        page
+      };
+
+      const id = bins.push(bin);
+      pages.set(\`#bin: \${id}\`, page);
+    }
+
+    if (!startingPtr) startingPtr = bin.page * pageSize + bin.used;`);
