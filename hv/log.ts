@@ -98,7 +98,8 @@ export class Logger {
     }
   }
 
-  private hexDigits(value: number, width: number): void {
+  /** Hex digits of a non-negative integer below 2^53, at least `width`, no prefix. */
+  hexDigits(value: number, width: number): void {
     let v = Math.floor(value < 0 ? -value : value);
     let n = 0;
     do {

@@ -35,6 +35,7 @@ declare function __poke8(pa: number, value: number): void;
 declare function __poke16(pa: number, value: number): void;
 declare function __poke32(pa: number, value: number): void;
 declare function __poke64(pa: number, hi: number, lo: number): void;
+declare function __atomic_or32(pa: number, bits: number): void;
 declare function __hlt(): void;
 declare function __pause(): void;
 declare function __exit(code: number): void;
@@ -85,6 +86,7 @@ export interface HwBackend {
   rdtsc(): number;
   peek(pa: number, width: number): number;
   poke(pa: number, width: number, hi: number, lo: number): void;
+  atomicOr32(pa: number, bits: number): void;
   hlt(): void;
   exit(code: number): void;
   heapUsed(): number;
@@ -164,6 +166,12 @@ export function poke8(pa: number, value: number): void { if (NATIVE) __poke8(pa,
 export function poke16(pa: number, value: number): void { if (NATIVE) __poke16(pa, value); else simulated().poke(pa, 2, 0, value); }
 export function poke32(pa: number, value: number): void { if (NATIVE) __poke32(pa, value); else simulated().poke(pa, 4, 0, value); }
 export function poke64(pa: number, hiHalf: number, loHalf: number): void { if (NATIVE) __poke64(pa, hiHalf, loHalf); else simulated().poke(pa, 8, hiHalf, loHalf); }
+/**
+ * LOCK OR of `bits` into the aligned dword at `pa` (one atomic read-modify-write,
+ * as the CPU sets accessed/dirty flags in a guest's paging-structure entry
+ * that its other vCPUs may be writing at the same time).
+ */
+export function atomicOr32(pa: number, bits: number): void { if (NATIVE) __atomic_or32(pa, bits); else simulated().atomicOr32(pa, bits); }
 
 // ---- CPU control ------------------------------------------------------------
 export function hlt(): void { if (NATIVE) __hlt(); else simulated().hlt(); }

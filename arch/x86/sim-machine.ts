@@ -217,6 +217,14 @@ export class SimMachine implements HwBackend {
       this.writeByte(pa + i, (half >>> ((i % 4) * 8)) & 0xff);
     }
   }
+  /** Every LOCK OR done, as [pa, bits] (tests check which entries got A/D updates). */
+  readonly atomicOrs: number[][] = [];
+  atomicOr32(pa: number, bits: number): void {
+    if (pa % 4 !== 0) throw new SimFault(`atomic_or32: 0x${pa.toString(16)} is not 4-byte aligned`);
+    this.check(pa, 4, true);
+    this.atomicOrs.push([pa, bits >>> 0]);
+    for (let i = 0; i < 4; i++) this.writeByte(pa + i, this.readByte(pa + i) | ((bits >>> (i * 8)) & 0xff));
+  }
 
   // ---- control -----------------------------------------------------------------
   hlt(): void {}

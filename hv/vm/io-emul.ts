@@ -13,9 +13,13 @@ export interface PioDevice {
   pioWrite(port: number, size: number, value: number): void;
 }
 
-/** An MMIO device. `size` is 1, 2, 4 or 8; 8-byte values as halves. */
+/**
+ * An MMIO device. `size` is 1, 2, 4 or 8; 8-byte values as halves: a read
+ * returns bits 31:0 and leaves bits 63:32 in mmioValueHi (0 for smaller reads).
+ */
 export interface MmioDevice {
   mmioRead(gpa: number, size: number): number;
+  mmioValueHi: number;
   mmioWrite(gpa: number, size: number, hiHalf: number, loHalf: number): void;
 }
 

@@ -5,6 +5,8 @@
 //   prot32  protected mode without paging at 0x100000 (Linux 32-bit boot style)
 //   real16  real mode from the reset vector; the 64 KiB image sits at 0xF0000
 //           and is aliased at 0xFFFF0000
+// Every test VM has the test MMIO device (test-mmio.ts) at 0x3FE00000; the
+// rest of its guest-physical space is unmapped MMIO (reads all ones).
 // Module option `name=<vm name>` names the VM; `arg=<decimal>` is passed to
 // long64 guests in RSI (RDI holds the VM id).
 // These stand in for the scenario's pre-launched VMs until the scenario and
@@ -19,6 +21,7 @@ import { LOG_ERROR, LOG_INFO, log } from '../log';
 import { setGuestLongMode64, setGuestProtected32, setGuestRealModeReset } from './guest-state';
 import { DEBUG_CONSOLE_PORT, TEST_CONTROL_PORT } from './debug-port';
 import { WIDTH_ANY } from './io-emul';
+import { TEST_MMIO_GPA, TEST_MMIO_SIZE, TestMmioDevice } from './test-mmio';
 import { allocateBitmaps, setupVmcs } from './vmcs-setup';
 import type { VmTable } from './vm-table';
 import { LOAD_ORDER_PRE, VM_RUNNING, type AcrnVm } from './vm';
@@ -104,6 +107,8 @@ function buildTestVm(vm: AcrnVm, moduleIndex: number, kind: number, name: string
   if (!allocateBitmaps(vm)) return failed(vm, 'page pool exhausted (bitmaps)');
   vm.io.registerPio(DEBUG_CONSOLE_PORT, 1, WIDTH_ANY, vm.console);
   vm.io.registerPio(TEST_CONTROL_PORT, 1, WIDTH_ANY, vm.testControl);
+  // The test MMIO device (built here, at boot: test VMs are never created later).
+  if (!vm.io.registerMmio(TEST_MMIO_GPA, TEST_MMIO_SIZE, new TestMmioDevice())) return failed(vm, 'MMIO registry full');
   const vcpu = vm.vcpus[0];
   if (!vcpu.allocate()) return failed(vm, 'page pool exhausted (vCPU)');
   vm.vcpuCount = 1;

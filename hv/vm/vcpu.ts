@@ -3,7 +3,7 @@
 // Built at init with the VM table; creating a VM only resets it.
 import { hi, pageAlloc, pageFree, peek64, poke64, vcpuForget, vmread, vmwrite } from '../../arch/x86/intrinsics';
 import { CTX_XCR0, CTX_XSAVE_PA, gprOffset } from '../../arch/x86/vcpu-ctx';
-import { GUEST_INTERRUPTIBILITY_INFO, GUEST_RIP } from '../../arch/x86/vmcs';
+import { GUEST_INTERRUPTIBILITY_INFO, GUEST_RIP, GUEST_RSP } from '../../arch/x86/vmcs';
 import { TWO_POW_32 } from '../u64';
 import type { AcrnVm } from './vm';
 
@@ -13,6 +13,9 @@ export const VCPU_INIT = 1; // created, not yet started
 export const VCPU_RUNNABLE = 2; // on its pCPU's run queue
 export const VCPU_HALTED = 3; // HLT: off the run queue until it has an event
 export const VCPU_STOPPED = 4; // its VM was stopped (fatal guest state or paused)
+
+/** GPR index of RSP (instruction-encoding order). */
+const GPR_RSP = 4;
 
 export const VCPU_STATE_NAMES = ['offline', 'init', 'runnable', 'halted', 'stopped'];
 
@@ -131,15 +134,20 @@ export class Vcpu {
   }
 
   // ---- guest registers (context page) ---------------------------------------------
-  /** Low 32 bits of GPR `index` (0 RAX .. 15 R15); gprHi() then gives the high half. */
+  /**
+   * Low 32 bits of GPR `index` (0 RAX .. 15 R15); gprHi() then gives the high
+   * half. RSP (4) lives in the VMCS (the context page's slot is unused).
+   */
   gprLo(index: number): number {
+    if (index === GPR_RSP) return vmread(GUEST_RSP) >>> 0;
     return peek64(this.ctxPa + gprOffset(index)) >>> 0;
   }
   gprHi(): number {
     return hi() >>> 0;
   }
   setGpr(index: number, hiHalf: number, loHalf: number): void {
-    poke64(this.ctxPa + gprOffset(index), hiHalf >>> 0, loHalf >>> 0);
+    if (index === GPR_RSP) vmwrite(GUEST_RSP, hiHalf >>> 0, loHalf >>> 0);
+    else poke64(this.ctxPa + gprOffset(index), hiHalf >>> 0, loHalf >>> 0);
   }
   /**
    * Write the low `size` bytes of a GPR as an instruction of that operand size

@@ -5,6 +5,8 @@
 import { EXIT_REASON_COUNT } from '../../arch/x86/vmcs';
 import { Ept } from '../../arch/x86/ept';
 import { DebugConsole, TestControl } from './debug-port';
+import { EptGuestPhysMemory, GuestMemory } from './guest-copy';
+import { GuestWalker } from './guest-walk';
 import { IoEmul } from './io-emul';
 import type { Platform } from './platform';
 import type { Scheduler } from './sched';
@@ -36,6 +38,9 @@ export class AcrnVm {
   vcpuCount = 0;
   readonly ept = new Ept();
   readonly io = new IoEmul();
+  /** The guest's page walker and guest-memory copies, through this VM's EPT. */
+  readonly walker: GuestWalker;
+  readonly guestMem: GuestMemory;
   readonly vcpuid = new Vcpuid();
   /** VM exits of this VM by basic exit reason. */
   readonly exitCounts = new Float64Array(EXIT_REASON_COUNT);
@@ -61,6 +66,8 @@ export class AcrnVm {
     for (let i = 0; i < MAX_VCPUS_PER_VM; i++) this.vcpus.push(new Vcpu(this, i));
     this.console = new DebugConsole(this);
     this.testControl = new TestControl(this);
+    this.walker = new GuestWalker(new EptGuestPhysMemory(this.ept));
+    this.guestMem = new GuestMemory(this.ept, this.walker);
   }
 
   isServiceVm(): boolean {

@@ -6,7 +6,8 @@ import * as R from '../../arch/x86/vmcs';
 import type { ExitInfo } from '../../arch/x86/vmexit-info';
 import { cpuidExit } from './exits/cpuid-exit';
 import { crAccessExit } from './exits/cr-exit';
-import { entryFailureExit, eptMisconfigExit, eptViolationExit, tripleFaultExit, unhandledExit } from './exits/fatal-exits';
+import { entryFailureExit, eptMisconfigExit, tripleFaultExit, unhandledExit } from './exits/fatal-exits';
+import { eptViolationExit } from './mmio-emul';
 import { ioExit } from './exits/io-exit';
 import {
   cacheExit, exceptionOrNmiExit, externalInterruptExit, hltExit, interruptWindowExit, nmiWindowExit,

@@ -144,11 +144,11 @@ describe('fatal exits stop the VM with a report', () => {
     expect(f.m.output()).toContain('exit reason 33 (VM-entry failure: invalid guest state, VM-entry failure)');
   });
 
-  it('EPT violation (reason 48) reports the guest-physical address and the access', () => {
-    const f = makeFixture();
+  it('EPT violation (reason 48) by an instruction the MMIO emulator cannot handle reports the GPA and the access', () => {
+    const f = makeFixture(); // guest RAM is zero: 00 00 is ADD [rax], al
     runExit(f, { reason: 48, qual: 0x181, gpa: 0x80000000, linearLo: 0x80000000 });
     expect(f.vm.state).toBe(VM_PAUSED);
-    expect(f.m.output()).toContain('stopped: access to unmapped guest-physical memory\n');
+    expect(f.m.output()).toContain('stopped: cannot emulate the instruction that accessed MMIO\n');
     expect(f.m.output()).toContain('error:   guest-physical address 0x0000000080000000 read\n');
   });
 
@@ -824,20 +824,25 @@ describe('INS/OUTS exits (SDM Vol. 2B INS/OUTS, REP)', () => {
     expect(rip(f.m)).toBe(0xfff2);
   });
 
-  it('INS to a guest-physical address outside the VM stops it', () => {
-    const [f] = setup();
+  it('INS to a guest-physical address outside the VM stops it, and the port is not read', () => {
+    const [f, dev] = setup();
     setReg(f, RDI, 0x800000); // mapped by the guest page tables, not by the EPT (4 MiB)
     runExit(f, { reason: 30, qual: ioQual(PORT, 1, true, true), instInfo: strInfo(8), instLen: 1, rflags: 0x2 });
     expect(f.vm.state).toBe(VM_PAUSED);
-    expect(f.m.output()).toContain('stopped: INS into guest-physical memory the VM does not have');
+    expect(f.m.output()).toContain('stopped: string I/O with guest memory the VM does not have');
+    expect(dev.reads).toHaveLength(0);
   });
 
-  it('OUTS from a linear address the guest page tables do not map stops the VM', () => {
+  it('OUTS from a linear address the guest page tables do not map is the guest\'s #PF (SDM Vol. 3A 4.7)', () => {
     const [f] = setup();
     setReg(f, RSI, 0x40000000); // PDPT entry 1 is not present
-    runExit(f, { reason: 30, qual: ioQual(PORT, 1, false, true), instInfo: strInfo(8), instLen: 1, rflags: 0x2 });
-    expect(f.vm.state).toBe(VM_PAUSED);
-    expect(f.m.output()).toContain('stopped: string I/O with a guest address that does not translate');
+    runExit(f, { reason: 30, qual: ioQual(PORT, 1, false, true), instInfo: strInfo(8), instLen: 1, rip: ENTRY_RIP, rflags: 0x2 });
+    expect(f.vm.state).toBe(VM_RUNNING);
+    // #PF (Table 25-17: type 3, vector 14, error code valid); error 0: not present, read, supervisor.
+    expect(nextInjection(f)).toEqual([0x80000b0e, 0]);
+    expect(f.m.peek(f.vcpu.ctxPa + 0x80, 8)).toBe(0x40000000); // CR2 in the context page
+    expect(rip(f.m)).toBe(ENTRY_RIP);
+    expect(regLo(f, RSI)).toBe(0x40000000);
   });
 });
 

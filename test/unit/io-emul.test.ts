@@ -20,6 +20,7 @@ class Port implements PioDevice {
 
 class Mmio implements MmioDevice {
   constructor(readonly id: number) {}
+  mmioValueHi = 0;
   mmioRead(): number { return this.id; }
   mmioWrite(): void {}
 }

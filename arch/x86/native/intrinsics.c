@@ -103,6 +103,16 @@ IMPORT(void, __poke8, f64 pa, f64 v) { (void)inst; phys_write(u64_of(pa), 1, u32
 IMPORT(void, __poke16, f64 pa, f64 v) { (void)inst; phys_write(u64_of(pa), 2, u32_of(v) & 0xFFFF); }
 IMPORT(void, __poke32, f64 pa, f64 v) { (void)inst; phys_write(u64_of(pa), 4, u32_of(v)); }
 IMPORT(void, __poke64, f64 pa, f64 hi, f64 lo) { (void)inst; phys_write(u64_of(pa), 8, join64(hi, lo)); }
+/* LOCK OR into an aligned dword (guest paging-entry A/D flags). Same ownership
+   rule as phys_write: a disallowed address goes through phys_write, which
+   panics with the address before anything is written. */
+IMPORT(void, __atomic_or32, f64 pa, f64 bits) {
+  (void)inst;
+  uint64_t a = u64_of(pa);
+  if ((a & 3) != 0) hv_panic("__atomic_or32: address not 4-byte aligned");
+  if (!phys_allowed(a, 4, true)) phys_write(a, 4, 0);
+  __asm__ volatile("lock orl %1, %0" : "+m"(*(volatile uint32_t *)(uintptr_t)a) : "r"(u32_of(bits)) : "memory");
+}
 
 IMPORT(void, __hlt) { (void)inst; __asm__ volatile("hlt"); }
 IMPORT(void, __pause) { (void)inst; __asm__ volatile("pause"); }

@@ -15,16 +15,6 @@ export function entryFailureExit(vcpu: Vcpu, exit: ExitInfo): void {
   stopVm(vcpu, 'VM entry failed (invalid guest state, MSR loading or machine check)', exit);
 }
 
-/**
- * EPT violation (SDM Vol. 3C 29.3.3.2): an access to guest-physical memory the
- * EPT does not map as needed. Emulated MMIO regions are served by the
- * instruction emulator; anything else stops the VM.
- */
-export function eptViolationExit(vcpu: Vcpu, exit: ExitInfo): void {
-  stopVm(vcpu, exit.ept.fetch ? 'instruction fetch from unmapped guest-physical memory' : 'access to unmapped guest-physical memory', exit);
-  reportGpa(exit);
-}
-
 /** EPT misconfiguration: the hypervisor built a bad entry (SDM 29.3.3.1). */
 export function eptMisconfigExit(vcpu: Vcpu, exit: ExitInfo): void {
   stopVm(vcpu, 'EPT misconfiguration (hypervisor bug)', exit);

@@ -4,14 +4,20 @@
 // operand size in the direction RFLAGS.DF gives and counting rCX down (SDM
 // Vol. 2B INS/OUTS). A long REP is done in chunks: RIP stays on the
 // instruction until rCX reaches 0, so the guest re-executes it (and can take
-// interrupts in between, as on hardware).
-import { hi, vmread } from '../../../arch/x86/intrinsics';
+// interrupts in between, as on hardware). Guest memory is reached through the
+// guest's page tables (guest-walk.ts) and the VM's EPT (guest-copy.ts): a
+// paging fault is the guest's #PF (CR2, error code), a non-canonical address
+// its #GP(0), memory the VM does not have stops the VM.
+import { hi, poke64, vmread } from '../../../arch/x86/intrinsics';
+import { CTX_CR2 } from '../../../arch/x86/vcpu-ctx';
 import {
   GUEST_CS_AR, GUEST_CS_BASE, GUEST_DS_BASE, GUEST_ES_BASE, GUEST_FS_BASE, GUEST_GS_BASE, GUEST_SS_BASE,
 } from '../../../arch/x86/vmcs';
 import type { ExitInfo } from '../../../arch/x86/vmexit-info';
 import { TWO_POW_32 } from '../../u64';
-import { linearToGpa, readGpa8, writeGpa8 } from '../guest-mem';
+import { COPY_EPT_UNMAPPED, COPY_FAULT } from '../guest-copy';
+import { ACC_USER, ACC_WRITE, PagingState, WALK_FAULT, WALK_NONCANONICAL, WALK_OK, WALK_UNSUPPORTED } from '../guest-walk';
+import { queueException, VECTOR_GP, VECTOR_PF } from '../virq';
 import type { Vcpu } from '../vcpu';
 import { stopVm } from '../vm-stop';
 
@@ -26,6 +32,11 @@ const REP_CHUNK = 256;
 const SEGMENT_BASES = [GUEST_ES_BASE, GUEST_CS_BASE, GUEST_SS_BASE, GUEST_DS_BASE, GUEST_FS_BASE, GUEST_GS_BASE];
 const SEG_ES = 0;
 const SEG_FS = 4;
+/** The guest's paging registers for INS/OUTS (loaded once per exit). */
+const PAGING = new PagingState();
+/** One element's scratch buffer (at most 4 bytes). */
+const ELEMENT = new Uint8Array(4);
+const ELEMENT_DONE = 0;
 
 function sizeMask(size: number): number {
   return size === 1 ? 0xff : size === 2 ? 0xffff : 0xffffffff;
@@ -48,7 +59,7 @@ function pointerLo(vcpu: Vcpu, reg: number, addrSize: number): number {
   return addrSize === 2 ? lo & 0xffff : lo;
 }
 
-/** INS/OUTS. Returns false when the VM was stopped. */
+/** INS/OUTS. Returns false when an element failed (#PF/#GP queued or the VM stopped). */
 function stringIo(vcpu: Vcpu, exit: ExitInfo): boolean {
   const io = exit.io;
   const addrSize = io.addrSize;
@@ -71,6 +82,9 @@ function stringIo(vcpu: Vcpu, exit: ExitInfo): boolean {
     countHi = 0;
   }
   const step = (exit.rflags & RFLAGS_DF) !== 0 ? -io.size : io.size;
+  const ps = PAGING;
+  ps.load();
+  const user = ps.cpl === 3 ? ACC_USER : 0;
   let ptrLo = pointerLo(vcpu, reg, addrSize);
   let ptrHi = addrSize === 8 ? vcpu.gprHi() : 0;
   let done = 0;
@@ -86,30 +100,13 @@ function stringIo(vcpu: Vcpu, exit: ExitInfo): boolean {
       linLo = linLo >>> 0;
       linHi = 0;
     }
-    const gpa = linearToGpa(vcpu.vm, linHi >>> 0, linLo);
-    if (gpa < 0) {
-      stopVm(vcpu, 'string I/O with a guest address that does not translate', exit);
+    const fault = io.isIn ? insElement(vcpu, io.port, io.size, linHi >>> 0, linLo, user) : outsElement(vcpu, io.port, io.size, linHi >>> 0, linLo, user);
+    if (fault !== ELEMENT_DONE) {
+      // Elements done so far stay done: rSI/rDI and rCX as they are now; RIP stays.
+      writePointer(vcpu, reg, addrSize, ptrHi, ptrLo);
+      if (io.rep) writePointer(vcpu, RCX, addrSize, countHi, countLo);
+      elementFailed(vcpu, exit, fault, linHi >>> 0, linLo);
       return false;
-    }
-    if (io.isIn) {
-      const v = vcpu.vm.io.pioRead(io.port, io.size);
-      for (let b = 0; b < io.size; b++) {
-        if (!writeGpa8(vcpu.vm, gpa + b, (v >>> (b * 8)) & 0xff)) {
-          stopVm(vcpu, 'INS into guest-physical memory the VM does not have', exit);
-          return false;
-        }
-      }
-    } else {
-      let v = 0;
-      for (let b = io.size - 1; b >= 0; b--) {
-        const byte = readGpa8(vcpu.vm, gpa + b);
-        if (byte < 0) {
-          stopVm(vcpu, 'OUTS from guest-physical memory the VM does not have', exit);
-          return false;
-        }
-        v = v * 256 + byte;
-      }
-      vcpu.vm.io.pioWrite(io.port, io.size, v);
     }
     // pointer += step, count -= 1 (wrapping in the address size)
     ptrLo += step;
@@ -140,4 +137,63 @@ function writePointer(vcpu: Vcpu, reg: number, addrSize: number, valueHi: number
   if (addrSize === 8) vcpu.setGpr(reg, valueHi, valueLo >>> 0);
   else if (addrSize === 4) vcpu.setGpr(reg, 0, valueLo >>> 0);
   else vcpu.setGprSized(reg, 2, valueLo & 0xffff);
+}
+
+
+/**
+ * INS, one element: the destination is checked first (a guest page walk and
+ * the EPT for its first and last byte), so that a faulting element does not consume the
+ * port's data; then the port is read and the bytes stored. Returns
+ * ELEMENT_DONE or a negative COPY_* / WALK_* failure (WALK_* as -10 - code).
+ */
+function insElement(vcpu: Vcpu, port: number, size: number, linHi: number, linLo: number, user: number): number {
+  const walker = vcpu.vm.walker;
+  const last = linLo + size - 1;
+  const walkFirst = walker.walk(PAGING, linHi, linLo, ACC_WRITE | user);
+  if (walkFirst !== WALK_OK) return -10 - walkFirst;
+  if (vcpu.vm.ept.translate(walker.gpa) < 0) return COPY_EPT_UNMAPPED;
+  if (last < TWO_POW_32 && (last >>> 12) !== (linLo >>> 12)) {
+    const walkLast = walker.walk(PAGING, linHi, last, ACC_WRITE | user);
+    if (walkLast !== WALK_OK) return -10 - walkLast;
+    if (vcpu.vm.ept.translate(walker.gpa) < 0) return COPY_EPT_UNMAPPED;
+  }
+  const v = vcpu.vm.io.pioRead(port, size);
+  for (let b = 0; b < size; b++) ELEMENT[b] = (v >>> (b * 8)) & 0xff;
+  const rc = vcpu.vm.guestMem.copyToGva(PAGING, linHi, linLo, ELEMENT, 0, size, ACC_WRITE | user);
+  return rc === 0 ? ELEMENT_DONE : rc;
+}
+
+/** OUTS, one element: guest memory first, then the port. */
+function outsElement(vcpu: Vcpu, port: number, size: number, linHi: number, linLo: number, user: number): number {
+  const rc = vcpu.vm.guestMem.copyFromGva(PAGING, linHi, linLo, ELEMENT, 0, size, user);
+  if (rc !== 0) return rc;
+  let v = 0;
+  for (let b = size - 1; b >= 0; b--) v = v * 256 + ELEMENT[b];
+  vcpu.vm.io.pioWrite(port, size, v);
+  return ELEMENT_DONE;
+}
+
+/** An element's guest access failed: the guest's #PF or #GP(0), or the VM stops. */
+function elementFailed(vcpu: Vcpu, exit: ExitInfo, failure: number, linHi: number, linLo: number): void {
+  const mem = vcpu.vm.guestMem;
+  let walk = -1;
+  let crHi = linHi;
+  let crLo = linLo;
+  if (failure <= -10) {
+    walk = -10 - failure;
+  } else if (failure === COPY_FAULT) {
+    walk = mem.faultStatus;
+    crHi = mem.faultLinHi;
+    crLo = mem.faultLinLo;
+  }
+  if (walk === WALK_FAULT) {
+    poke64(vcpu.ctxPa + CTX_CR2, crHi >>> 0, crLo >>> 0);
+    if (!queueException(vcpu, VECTOR_PF, vcpu.vm.walker.faultError)) stopVm(vcpu, 'triple fault (an exception while delivering #DF)', exit);
+  } else if (walk === WALK_NONCANONICAL) {
+    if (!queueException(vcpu, VECTOR_GP, 0)) stopVm(vcpu, 'triple fault (an exception while delivering #DF)', exit);
+  } else if (walk === WALK_UNSUPPORTED) {
+    stopVm(vcpu, 'the guest enabled 5-level paging, which this hypervisor does not support', exit);
+  } else {
+    stopVm(vcpu, 'string I/O with guest memory the VM does not have', exit);
+  }
 }

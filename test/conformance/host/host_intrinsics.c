@@ -61,6 +61,7 @@ IMPORT(void, __poke8, f64 pa, f64 v) { (void)inst; (void)pa; (void)v; unavailabl
 IMPORT(void, __poke16, f64 pa, f64 v) { (void)inst; (void)pa; (void)v; unavailable("poke"); }
 IMPORT(void, __poke32, f64 pa, f64 v) { (void)inst; (void)pa; (void)v; unavailable("poke"); }
 IMPORT(void, __poke64, f64 pa, f64 hi, f64 lo) { (void)inst; (void)pa; (void)hi; (void)lo; unavailable("poke"); }
+IMPORT(void, __atomic_or32, f64 pa, f64 bits) { (void)inst; (void)pa; (void)bits; unavailable("atomic_or32"); }
 IMPORT(void, __hlt) { (void)inst; }
 IMPORT(void, __pause) { (void)inst; }
 IMPORT(void, __exit, f64 code) { (void)inst; fflush(stdout); exit((int)code); }
