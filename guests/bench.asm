@@ -31,6 +31,7 @@ TEST_PORT       equ 0xEA
 KERNEL_CS       equ 0x08
 KERNEL_DS       equ 0x10
 N_VECTORS       equ 32                  ; exceptions only; interrupts stay off
+TEST_MMIO       equ 0x3FE00000          ; the test MMIO device (guests/README.md)
 N               equ 2000                ; iterations per loop (Bochs is slow)
 
 ; BENCH "<name>", {<instruction>}: time N iterations of
@@ -86,6 +87,8 @@ start:
         call    newline
 .ud_ok:
         BENCH   "io-in",  {in al, TEST_PORT}
+        mov     rbx, TEST_MMIO
+        BENCH   "mmio-load", {mov eax, [rbx]}       ; EPT violation: fetch, decode, emulate
         BENCH   "nop",    {nop}
 
         lea     rsi, [rel s_done]

@@ -1,18 +1,22 @@
-; eptfault.asm - long64 guest that reads a GPA with no EPT mapping.
+; eptfault.asm - long64 guest that executes from a GPA with no EPT mapping.
 ;
-; Prints "ept-violation now", then reads GPA 0x80000000: outside the VM's
-; 4 MiB of RAM and not emulated, so the EPT walk finds no mapping and the
-; read causes an EPT violation VM exit (exit reason 48; SDM Vol 3C
-; "EPT-Induced VM Exits"; qualification bit 0 = data read, bits 7/8 =
-; linear address valid and access to the final translation). The
-; hypervisor must stop this VM with a report. If execution ever continues,
-; the guest prints "FAIL still running" and halts.
+; Prints "ept-violation now", then jumps to GPA 0x80000000: outside the VM's
+; 4 MiB of RAM, so the EPT walk finds no mapping and the instruction fetch
+; causes an EPT violation VM exit (exit reason 48; SDM Vol 3C "EPT-Induced
+; VM Exits"; qualification bit 2 = instruction fetch, bits 7/8 = linear
+; address valid and access to the final translation). A data read there
+; would not do: unclaimed guest-physical addresses are "unmapped MMIO"
+; (reads return all ones, writes are dropped, the VM goes on; see
+; mmio.asm), but there is nothing to fetch, so the hypervisor must stop
+; this VM with a report ("instruction fetch from unmapped guest-physical
+; memory"). If execution ever continues, the guest prints
+; "FAIL still running" and halts.
 ;
 ; The hypervisor's identity map covers only [0, 1 GiB) (2 MiB pages, PML4 at
 ; CR3), so the guest first maps [2 GiB, 2 GiB + 2 MiB) itself: PDPT entry 2
 ; -> a page directory in this image whose entry 0 is a 2 MiB page at
 ; 0x80000000 (SDM Vol 3A "4-Level Paging and 5-Level Paging"). Without that
-; the read would be a guest #PF, not an EPT violation. Exceptions print
+; the fetch would be a guest #PF, not an EPT violation. Exceptions print
 ; "FAIL unexpected vector <n> rip=<hex>" (GDT/IDT loaded for that).
 ;
 ; Build: nasm -f bin -o eptfault.bin eptfault.asm
@@ -57,8 +61,8 @@ start:
 
         lea     rsi, [rel s_now]
         call    puts
-        mov     rbx, TARGET_GPA         ; (a disp32 of 0x80000000 would sign-extend)
-        mov     rax, [rbx]              ; -> EPT violation
+        mov     rbx, TARGET_GPA         ; (an imm32 of 0x80000000 would sign-extend)
+        call    rbx                     ; -> EPT violation (instruction fetch)
         lea     rsi, [rel s_still]
         call    puts
 halt:   cli

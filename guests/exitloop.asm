@@ -1,9 +1,11 @@
-; exitloop.asm - long64 test guest: 100,000 VM exits (or 4 x RSI, from the
-; module's arg=) of four kinds (CPUID,
-; IN from the test control port, RDMSR IA32_EFER, WRMSR IA32_PAT with its own
-; value) between a heap mark and a heap report (test control commands 4 and
-; 5), so the hypervisor prints how much its TypeScript heap grew over them:
-; it must be 0 (DESIGN.md: nothing allocates on the VM-exit path).
+; exitloop.asm - long64 test guest: 175,000 VM exits (or 7 x RSI, from the
+; module's arg=) of six kinds (CPUID, IN from the test control port, RDMSR
+; IA32_EFER and IA32_PAT, WRMSR IA32_PAT with its own value, and an MMIO
+; store and load on the test MMIO device at 0x3FE00000, which are EPT
+; violations served by the instruction emulator) between a heap mark and a
+; heap report (test control commands 4 and 5), so the hypervisor prints how
+; much its TypeScript heap grew over them: it must be 0 (DESIGN.md: nothing
+; allocates on the VM-exit path).
 ; Contract: guests/README.md (entry in 64-bit mode at 0x100000, RDI = VM id).
 bits 64
 org 0x100000
@@ -13,7 +15,8 @@ org 0x100000
 %define CMD_HEAP_MARK   4
 %define CMD_HEAP_REPORT 5
 %define WARMUP          100
-%define ROUNDS          25000           ; x 4 exits = 100,000
+%define ROUNDS          25000           ; x 7 exits = 175,000
+%define TEST_MMIO       0x3FE00000
 %define MSR_EFER        0xC0000080
 %define MSR_PAT         0x277
 
@@ -52,6 +55,9 @@ round_loop:
         mov     ecx, MSR_PAT
         rdmsr
         wrmsr
+        mov     rbx, TEST_MMIO
+        mov     [rbx + 8], r12d         ; MMIO store (EPT violation, MOV 89 /r)
+        mov     eax, [rbx + 8]          ; MMIO load (MOV 8B /r)
         dec     r12d
         jnz     .next
         ret

@@ -55,8 +55,28 @@ export const SPINNER = [
 /** triple.asm: this line, then nothing from this VM; the hypervisor reports the triple fault. */
 export const TRIPLE = ['triple-fault now'];
 
-/** eptfault.asm: this line, then the hypervisor's EPT-violation report; never "FAIL still running". */
+/** eptfault.asm: this line, then the hypervisor's report of the instruction fetch from unmapped memory; never "FAIL still running". */
 export const EPTFAULT = ['ept-violation now'];
+
+/**
+ * mmio.asm groups, in the order they run: each runs its instruction forms
+ * against RAM and against the test MMIO device (0x3FE00000) and compares.
+ */
+export const MMIO_GROUPS = [
+  'device-init', 'device-edges',
+  'mov-load', 'mov-store', 'mov-imm', 'mov-moffs', 'addressing', 'prefixes',
+  'movzx', 'movsx', 'movsxd',
+  'and', 'or', 'xor', 'sub', 'cmp', 'test', 'lock', 'bt',
+  'stos', 'rep-stos', 'movs', 'rep-movs',
+  'straddle', 'fetch-straddle', 'unmapped',
+];
+
+/** mmio.asm with arg=0: the groups, DONE, then the unsupported instruction that must stop the VM. */
+export const MMIO = [
+  ...MMIO_GROUPS.map((n) => `ok ${n}`),
+  `DONE mmio ${MMIO_GROUPS.length}/${MMIO_GROUPS.length}`,
+  'unsupported-add now',
+];
 
 /** vmxinsn.asm: each VMX instruction, then MONITOR and MWAIT, is one #UD at its own RIP. */
 const VMXINSN_CHECKS = [
@@ -83,6 +103,7 @@ export const GUESTS = {
   spinner:  { kind: 'long64', image: 'spinner.bin',  lines: SPINNER },
   triple:   { kind: 'long64', image: 'triple.bin',   lines: TRIPLE },
   eptfault: { kind: 'long64', image: 'eptfault.bin', lines: EPTFAULT },
+  mmio:     { kind: 'long64', image: 'mmio.bin',     lines: MMIO },
 };
 
 /**

@@ -99,6 +99,7 @@ for (const name of ['cpuid', 'vmcall']) {
   figure(`Bochs: ${name} exit, assembly floor`, `${asm} TSC`, `TypeScript path = ${(full / asm).toFixed(1)}x the floor`);
 }
 figure('Bochs: I/O exit (IN, test control port)', `${perExit(ts, 'io-in')} TSC`);
+figure('Bochs: MMIO exit (MOV load from the test device)', `${perExit(ts, 'mmio-load')} TSC`, `${(perExit(ts, 'mmio-load') / perExit(ts, 'io-in')).toFixed(1)}x the I/O exit`);
 {
   const iso = isoWithOptions('vmx-exitloop', '', [['guests/exitloop.bin', 'guest=long64 name=exitloop']]);
   const r = await runEmulator({

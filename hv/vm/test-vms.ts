@@ -95,6 +95,7 @@ function buildTestVm(vm: AcrnVm, moduleIndex: number, kind: number, name: string
   vm.name = name;
   vm.loadOrder = LOAD_ORDER_PRE;
   vm.vcpuid.build(false, vm.platform.tscKhz);
+  vm.configureWalker();
   const ram = guestRamCarve(TEST_VM_RAM);
   if (ram === 0) return failed(vm, 'no host RAM left for its memory');
   vm.ramHpa = ram;

@@ -70,6 +70,18 @@ export class AcrnVm {
     this.guestMem = new GuestMemory(this.ept, this.walker);
   }
 
+  /**
+   * Tell the page walker what the guest's CPUID says (after vcpuid.build):
+   * MAXPHYADDR (80000008H EAX[7:0]; entry address bits above it are reserved,
+   * SDM Vol. 3A 4.4.2/4.5.4) and 1-GByte pages (80000001H EDX[26]).
+   */
+  configureWalker(): void {
+    const ext = this.vcpuid.find(0x80000008, 0);
+    this.walker.maxPhysAddr = ext >= 0 && (this.vcpuid.eax[ext] & 0xff) !== 0 ? this.vcpuid.eax[ext] & 0xff : 36;
+    const feat = this.vcpuid.find(0x80000001, 0);
+    this.walker.gbPages = feat >= 0 && (this.vcpuid.edx[feat] & (1 << 26)) !== 0;
+  }
+
   isServiceVm(): boolean {
     return this.loadOrder === LOAD_ORDER_SERVICE;
   }

@@ -234,3 +234,11 @@ describe('instruction fetch for emulation', () => {
     expect(fieldHi(f.m, F.GUEST_RIP)).toBe(0);
   });
 });
+
+describe('the walker follows the guest CPUID', () => {
+  it('1-GByte pages from 80000001H EDX[26] (set in the Bochs Skylake-X table: 0x2c100800); MAXPHYADDR 36 when 80000008H gives none (SDM Vol. 3A 4.1.4)', () => {
+    const f = fixture();
+    expect(f.vm.walker.gbPages).toBe(true);
+    expect(f.vm.walker.maxPhysAddr).toBe(36);
+  });
+});

@@ -119,6 +119,7 @@ export function addVm(env: Env, opts: VmOptions = {}): { vm: AcrnVm; ram: number
   vm.name = opts.name ?? 'test';
   vm.loadOrder = opts.serviceVm ? LOAD_ORDER_SERVICE : LOAD_ORDER_PRE;
   vm.vcpuid.build(opts.serviceVm === true, platform.tscKhz);
+  vm.configureWalker();
   const ram = m.guestRamCarve(GUEST_RAM);
   vm.ramHpa = ram;
   vm.ramSize = GUEST_RAM;
