@@ -49,6 +49,8 @@ export class IoEmul {
   unclaimedReads = 0;
   unclaimedWrites = 0;
   badWidth = 0;
+  /** The vCPU (index in its VM) whose access is being emulated (per-vCPU devices: the LAPIC page). */
+  currentVcpu = 0;
 
   constructor() {
     for (let i = 0; i < MAX_PIO_RANGES; i++) this.portDevices.push(null);

@@ -179,6 +179,7 @@ export class MmioEmulation {
     port.mem = this.mem;
     port.user = user;
     if (slot < 0) this.stats.unclaimed++;
+    vm.io.currentVcpu = vcpu.id;
     const regs = this.regs;
     regs.bind(vcpu, exit);
     const rc = this.emulator.emulate(regs, dec, port);

@@ -5,8 +5,11 @@
 //   prot32  protected mode without paging at 0x100000 (Linux 32-bit boot style)
 //   real16  real mode from the reset vector; the 64 KiB image sits at 0xF0000
 //           and is aliased at 0xFFFF0000
-// Every test VM has the test MMIO device (test-mmio.ts) at 0x3FE00000; the
-// rest of its guest-physical space is unmapped MMIO (reads all ones).
+// Every test VM has the test MMIO device (test-mmio.ts) at 0x3FE00000 and the
+// xAPIC page of its vLAPICs at 0xFEE00000; the rest of its guest-physical
+// space is unmapped MMIO (reads all ones). Module option `vcpus=<1..4>` gives
+// it more vCPUs: vCPU 0 starts as above, the others wait for INIT-SIPI-SIPI
+// from it through their vLAPICs (vcpu-lapic.ts).
 // Module option `name=<vm name>` names the VM; `arg=<decimal>` is passed to
 // long64 guests in RSI (RDI holds the VM id).
 // These stand in for the scenario's pre-launched VMs until the scenario and
@@ -22,9 +25,11 @@ import { setGuestLongMode64, setGuestProtected32, setGuestRealModeReset } from '
 import { DEBUG_CONSOLE_PORT, TEST_CONTROL_PORT } from './debug-port';
 import { WIDTH_ANY } from './io-emul';
 import { TEST_MMIO_GPA, TEST_MMIO_SIZE, TestMmioDevice } from './test-mmio';
+import { LAPIC_MMIO_GPA, LAPIC_MMIO_SIZE } from './vcpu-lapic';
+import { VCPU_INIT } from './vcpu';
 import { allocateBitmaps, setupVmcs } from './vmcs-setup';
 import type { VmTable } from './vm-table';
-import { LOAD_ORDER_PRE, VM_RUNNING, type AcrnVm } from './vm';
+import { LOAD_ORDER_PRE, MAX_VCPUS_PER_VM, VM_RUNNING, type AcrnVm } from './vm';
 
 export const TEST_VM_RAM = 4 * 1024 * 1024;
 const IMAGE_GPA = 0x100000;
@@ -91,7 +96,7 @@ function failed(vm: AcrnVm, why: string): boolean {
   return false;
 }
 
-function buildTestVm(vm: AcrnVm, moduleIndex: number, kind: number, name: string, argument: number): boolean {
+function buildTestVm(vm: AcrnVm, moduleIndex: number, kind: number, name: string, argument: number, vcpus: number): boolean {
   vm.name = name;
   vm.loadOrder = LOAD_ORDER_PRE;
   vm.vcpuid.build(false, vm.platform.tscKhz);
@@ -110,6 +115,7 @@ function buildTestVm(vm: AcrnVm, moduleIndex: number, kind: number, name: string
   vm.io.registerPio(TEST_CONTROL_PORT, 1, WIDTH_ANY, vm.testControl);
   // The test MMIO device (built here, at boot: test VMs are never created later).
   if (!vm.io.registerMmio(TEST_MMIO_GPA, TEST_MMIO_SIZE, new TestMmioDevice())) return failed(vm, 'MMIO registry full');
+  if (!vm.io.registerMmio(LAPIC_MMIO_GPA, LAPIC_MMIO_SIZE, vm.lapicMmio)) return failed(vm, 'MMIO registry full');
   const vcpu = vm.vcpus[0];
   if (!vcpu.allocate()) return failed(vm, 'page pool exhausted (vCPU)');
   vm.vcpuCount = 1;
@@ -135,6 +141,16 @@ function buildTestVm(vm: AcrnVm, moduleIndex: number, kind: number, name: string
   poke64(vcpu.ctxPa + CTX_RDI, 0, vm.vmId);
   if (kind === KIND_LONG64) poke64(vcpu.ctxPa + CTX_RSI, 0, argument);
   if (rc !== 0) return failed(vm, 'writing the guest state failed');
+  // Application processors: allocated and placed, waiting for a SIPI (SDM Vol. 3A 9.4.1).
+  for (let i = 1; i < vcpus; i++) {
+    const ap = vm.vcpus[i];
+    if (!ap.allocate()) return failed(vm, 'page pool exhausted (vCPU)');
+    vm.vcpuCount = i + 1;
+    if (!vm.scheduler.assign(ap)) return failed(vm, 'run queue full');
+    if (setupVmcs(ap) !== 0) return failed(vm, 'VMCS setup failed');
+    ap.state = VCPU_INIT;
+    ap.waitingForSipi = true;
+  }
   vm.state = VM_RUNNING;
   vm.scheduler.wake(vcpu);
   return true;
@@ -169,7 +185,20 @@ export function launchTestVms(table: VmTable): number {
     }
     const arg = option(text, 'arg');
     const argument = arg === '' ? 0 : parseInt(arg, 10) >>> 0;
-    if (!buildTestVm(vm, i, kind, name, argument)) continue;
+    const count = option(text, 'vcpus');
+    const vcpus = count === '' ? 1 : parseInt(count, 10);
+    if (!(vcpus >= 1 && vcpus <= MAX_VCPUS_PER_VM)) {
+      log.begin(LOG_ERROR);
+      log.str('module ');
+      log.dec(i);
+      log.str(': vcpus=');
+      log.str(count);
+      log.str(' is not 1 to ');
+      log.dec(MAX_VCPUS_PER_VM);
+      log.end();
+      continue;
+    }
+    if (!buildTestVm(vm, i, kind, name, argument, vcpus)) continue;
     log.begin(LOG_INFO);
     log.str('vm');
     log.dec(vm.vmId);

@@ -11,6 +11,7 @@ import { VCPU_HALTED, VCPU_RUNNABLE, type Vcpu } from './vcpu';
 import { dispatchExit } from './vmexit';
 import { injectPending, noteInterruptedEvent, requestIrq } from './virq';
 import { stopVm } from './vm-stop';
+import { applyStartupSignals } from './vcpu-lapic';
 
 /** Something the loop polls between slices (the shell); true = stop the loop. */
 export interface LoopPoller {
@@ -27,27 +28,65 @@ export class PcpuLoop {
   readonly exit = new ExitInfo();
   /** Preemption-timer ticks per slice (TSC >> IA32_VMX_MISC[4:0]). */
   sliceTicks = 0;
+  /** TSC ticks per preemption-timer tick (2^IA32_VMX_MISC[4:0]). */
+  tscPerTick = 1;
   exits = 0;
   entryFailures = 0;
 
   constructor(sched: Scheduler, preemptionShift: number) {
     this.sched = sched;
-    this.sliceTicks = Math.floor(SLICE_TSC / Math.pow(2, preemptionShift));
+    this.tscPerTick = Math.pow(2, preemptionShift);
+    this.sliceTicks = Math.floor(SLICE_TSC / this.tscPerTick);
   }
 
-  /** Deliver the delayed interrupts whose deadline passed (test control port). */
+  /**
+   * Fire the timers that are due on this pCPU: each vCPU's LAPIC timer
+   * (one-shot, periodic, TSC-deadline; vlapic-timer.ts) and the delayed
+   * interrupts of the test control port. An expiry sets the vector in the
+   * vLAPIC's IRR, which wakes a halted vCPU (VcpuLapicSink.kick).
+   */
   fireTimers(): void {
     const s = this.sched;
-    let now = -1;
+    const now = rdtsc();
     for (let i = 0; i < s.assignedCount; i++) {
       const v = s.assigned[i] as Vcpu;
-      if (v.timerDeadline === 0) continue;
-      if (now < 0) now = rdtsc();
-      if (now >= v.timerDeadline) {
+      const lapicDue = v.vlapic.timerDeadline();
+      if (lapicDue !== 0 && now >= lapicDue) v.vlapic.timerExpire(now);
+      if (v.timerDeadline !== 0 && now >= v.timerDeadline) {
         v.timerDeadline = 0;
         requestIrq(v, v.timerVector);
       }
     }
+  }
+
+  /** The earliest timer deadline (TSC) of this pCPU's vCPUs, 0 when none is armed. */
+  nextDeadline(): number {
+    const s = this.sched;
+    let next = 0;
+    for (let i = 0; i < s.assignedCount; i++) {
+      const v = s.assigned[i] as Vcpu;
+      const lapicDue = v.vlapic.timerDeadline();
+      if (lapicDue !== 0 && (next === 0 || lapicDue < next)) next = lapicDue;
+      if (v.timerDeadline !== 0 && (next === 0 || v.timerDeadline < next)) next = v.timerDeadline;
+    }
+    return next;
+  }
+
+  /**
+   * Arm the VMX-preemption timer for this entry: a full slice when the slice
+   * is new, else what is left of it, but never past the next timer deadline
+   * on this pCPU, so that a guest timer fires on time even while another
+   * vCPU runs (the timer exit ends the slice early: the loop then fires it).
+   */
+  private armPreemption(newSlice: boolean): void {
+    let ticks = newSlice ? this.sliceTicks : vmread(VMX_PREEMPTION_TIMER_VALUE);
+    const due = this.nextDeadline();
+    if (due !== 0) {
+      const now = rdtsc();
+      const left = due > now ? Math.floor((due - now) / this.tscPerTick) : 0;
+      if (left < ticks) ticks = left;
+    }
+    if (newSlice || due !== 0) vmwrite(VMX_PREEMPTION_TIMER_VALUE, 0, ticks);
   }
 
   /**
@@ -62,8 +101,12 @@ export class PcpuLoop {
       s.loadedVmcs = v.vmcsPa;
       s.switches++;
     }
+    if (!applyStartupSignals(v)) {
+      stopVm(v, 'writing the guest state for a SIPI failed', null);
+      return;
+    }
     injectPending(v);
-    if (newSlice) vmwrite(VMX_PREEMPTION_TIMER_VALUE, 0, this.sliceTicks);
+    this.armPreemption(newSlice);
     const rc = vcpuRun(v.ctxPa, v.launched ? 0 : 1);
     if (rc !== 0) {
       // VMLAUNCH/VMRESUME itself failed (SDM Vol. 3C 31.4 "VM Instruction Error Numbers").

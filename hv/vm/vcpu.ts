@@ -6,10 +6,12 @@ import { CTX_XCR0, CTX_XSAVE_PA, gprOffset } from '../../arch/x86/vcpu-ctx';
 import { GUEST_INTERRUPTIBILITY_INFO, GUEST_RIP, GUEST_RSP } from '../../arch/x86/vmcs';
 import { TWO_POW_32 } from '../u64';
 import type { AcrnVm } from './vm';
+import { Vlapic } from './vlapic';
+import { VcpuLapicSink } from './vcpu-lapic';
 
 /** Scheduling states. */
 export const VCPU_OFFLINE = 0; // no resources (VM not created)
-export const VCPU_INIT = 1; // created, not yet started
+export const VCPU_INIT = 1; // created, not yet started; or waiting for a SIPI after an INIT
 export const VCPU_RUNNABLE = 2; // on its pCPU's run queue
 export const VCPU_HALTED = 3; // HLT: off the run queue until it has an event
 export const VCPU_STOPPED = 4; // its VM was stopped (fatal guest state or paused)
@@ -51,13 +53,17 @@ export class Vcpu {
   timerVector = 0;
   timerDeadline = 0;
 
-  /** Task priority written through CR8 (bits 3:0). */
-  tpr = 0;
   /** Emulated MSRs: IA32_MTRR_DEF_TYPE and the 11 fixed-range MTRRs as halves. */
   mtrrDefType = 0;
   readonly mtrrFixed = new Uint32Array(22);
-  /** Guest IA32_APIC_BASE (bits 31:0; the base is below 4 GiB). */
-  apicBase = 0;
+  /** The vCPU's local APIC (vlapic.ts) and what it calls back (vcpu-lapic.ts). */
+  readonly lapicSink: VcpuLapicSink;
+  readonly vlapic: Vlapic;
+  /** INIT received: off the run queue until a SIPI (vcpu-lapic.ts). */
+  pendingInit = false;
+  waitingForSipi = false;
+  /** A SIPI to carry out before the next entry, or -1. */
+  pendingSipiVector = -1;
   exits = 0;
   /** GUEST_RIP as it was at the last exit (for reports). */
   lastRipLo = 0;
@@ -66,6 +72,9 @@ export class Vcpu {
   constructor(vm: AcrnVm, id: number) {
     this.vm = vm;
     this.id = id;
+    this.lapicSink = new VcpuLapicSink(this);
+    // The LAPIC timer counts at the TSC rate (1 TSC tick per bus tick), as ACRN's vlapic timer.
+    this.vlapic = new Vlapic(id, this.lapicSink, vm.lapicBus, 1);
   }
 
   /**
@@ -99,11 +108,13 @@ export class Vcpu {
     this.launched = false;
     this.clearEvents();
     this.exits = 0;
-    this.tpr = 0;
     this.mtrrDefType = 0;
     this.mtrrFixed.fill(0);
-    // SDM Vol. 3A 10.4.4: base FEE00000, enabled (bit 11), BSP flag (bit 8) on vCPU 0.
-    this.apicBase = (0xfee00000 | 0x800 | (this.id === 0 ? 0x100 : 0)) >>> 0;
+    // Power-up state (SDM Vol. 3A 11.4.7.1): IA32_APIC_BASE FEE00000, enabled, BSP flag on vCPU 0.
+    this.vlapic.reset(this.id, this.id === 0);
+    this.pendingInit = false;
+    this.waitingForSipi = false;
+    this.pendingSipiVector = -1;
     return true;
   }
 

@@ -21,7 +21,9 @@ export const HV_LEAF_FEATURES = 0x40000001;
 export const HV_LEAF_TIMING = 0x40000010;
 export const HV_LEAF_MAX = 0x40000010;
 
-const LEAF1_ECX_HIDE = (1 << 3) | (1 << 5) | (1 << 6) | (1 << 15) | (1 << 21) | (1 << 24); // MONITOR VMX SMX PDCM x2APIC TSC-deadline
+const LEAF1_ECX_HIDE = (1 << 3) | (1 << 5) | (1 << 6) | (1 << 15); // MONITOR VMX SMX PDCM
+/** The vLAPIC emulates x2APIC and the TSC-deadline timer mode (vlapic.ts), whatever the host has. */
+const LEAF1_ECX_SHOW = (1 << 21) | (1 << 24); // x2APIC TSC-deadline
 const LEAF1_ECX_HYPERVISOR = 0x80000000;
 const LEAF1_EDX_HIDE = (1 << 7) | (1 << 14); // MCE MCA
 /** Leaves with subleaves, and how many subleaves the table keeps. */
@@ -100,7 +102,7 @@ export class Vcpuid {
     // leaf 1: hide, and announce the hypervisor
     const at = this.find(1, 0);
     if (at >= 0) {
-      this.ecx[at] = ((this.ecx[at] & ~LEAF1_ECX_HIDE) | LEAF1_ECX_HYPERVISOR) >>> 0;
+      this.ecx[at] = ((this.ecx[at] & ~LEAF1_ECX_HIDE) | LEAF1_ECX_SHOW | LEAF1_ECX_HYPERVISOR) >>> 0;
       this.edx[at] = (this.edx[at] & ~LEAF1_EDX_HIDE) >>> 0;
     }
     this.add(HV_LEAF_BASE, 0, 0, HV_LEAF_MAX, ACRN_SIGNATURE, ACRN_SIGNATURE, ACRN_SIGNATURE);

@@ -7,6 +7,15 @@
 // then exceptions, then NMIs, then external interrupts. When the guest cannot
 // take an NMI or an interrupt yet, NMI-window or interrupt-window exiting is
 // turned on and the event waits for that exit.
+//
+// External interrupts come from two places, in ACRN's order
+// (acrn_handle_pending_request: ExtINT before the vLAPIC):
+//   pendingIrq   interrupts from outside the local APIC that the guest takes
+//                without an EOI (ExtINT from an interrupt controller; the
+//                test control port's injections), highest vector first;
+//   the vLAPIC   fixed interrupts in its IRR whose priority class beats the
+//                PPR (vlapic.pendingVector()); on injection the vector moves
+//                to the ISR (ackVector) and the guest ends it with an EOI.
 import { vmread, vmwrite } from '../../arch/x86/intrinsics';
 import {
   CPU_BASED_VM_EXEC_CONTROL, GUEST_INTERRUPTIBILITY_INFO, GUEST_RFLAGS, PROC_INTERRUPT_WINDOW_EXITING,
@@ -54,7 +63,13 @@ export function hasPendingEvent(vcpu: Vcpu): boolean {
   if (vcpu.exceptionVector >= 0 || vcpu.pendingNmi > 0) return true;
   const irq = vcpu.pendingIrq;
   for (let i = 0; i < 8; i++) if (irq[i] !== 0) return true;
-  return false;
+  return vcpu.vlapic.pendingVector() >= 0;
+}
+
+/** The next external interrupt to inject: an ExtINT-style one, else the vLAPIC's; -1 if none. */
+function nextInterrupt(vcpu: Vcpu): number {
+  const ext = highestPendingIrq(vcpu);
+  return ext >= 0 ? ext : vcpu.vlapic.pendingVector();
 }
 
 /** Make a halted vCPU runnable again once it has an event. */
@@ -134,7 +149,7 @@ export function clearWindow(vcpu: Vcpu, nmi: boolean): void {
  */
 function requestWindowsForRest(vcpu: Vcpu): void {
   if (vcpu.pendingNmi > 0) setWindowControl(vcpu, PROC_NMI_WINDOW_EXITING, true);
-  if (highestPendingIrq(vcpu) >= 0) setWindowControl(vcpu, PROC_INTERRUPT_WINDOW_EXITING, true);
+  if (nextInterrupt(vcpu) >= 0) setWindowControl(vcpu, PROC_INTERRUPT_WINDOW_EXITING, true);
 }
 
 /**
@@ -178,7 +193,8 @@ export function injectPending(vcpu: Vcpu): void {
     return;
   }
   const nmi = vcpu.pendingNmi > 0;
-  const vector = highestPendingIrq(vcpu);
+  const extVector = highestPendingIrq(vcpu);
+  const vector = extVector >= 0 ? extVector : vcpu.vlapic.pendingVector();
   if (!nmi && vector < 0) return;
   const blocking = vmread(GUEST_INTERRUPTIBILITY_INFO);
   if (nmi) {
@@ -195,9 +211,13 @@ export function injectPending(vcpu: Vcpu): void {
     const rflags = vmread(GUEST_RFLAGS);
     if ((rflags & RFLAGS_IF) !== 0 && (blocking & (BLOCKING_BY_STI | BLOCKING_BY_MOV_SS)) === 0) {
       vmwrite(VM_ENTRY_INTR_INFO, 0, (INTR_INFO_VALID | INTR_TYPE_EXTERNAL | vector) >>> 0);
-      const word = vector >>> 5;
-      vcpu.pendingIrq[word] = (vcpu.pendingIrq[word] & ~(1 << (vector & 31))) >>> 0;
-      setWindowControl(vcpu, PROC_INTERRUPT_WINDOW_EXITING, highestPendingIrq(vcpu) >= 0);
+      if (extVector >= 0) {
+        const word = vector >>> 5;
+        vcpu.pendingIrq[word] = (vcpu.pendingIrq[word] & ~(1 << (vector & 31))) >>> 0;
+      } else {
+        vcpu.vlapic.ackVector(vector); // IRR -> ISR (SDM Vol. 3A 11.8.4)
+      }
+      setWindowControl(vcpu, PROC_INTERRUPT_WINDOW_EXITING, nextInterrupt(vcpu) >= 0);
       return;
     }
     setWindowControl(vcpu, PROC_INTERRUPT_WINDOW_EXITING, true);

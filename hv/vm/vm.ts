@@ -12,6 +12,8 @@ import type { Platform } from './platform';
 import type { Scheduler } from './sched';
 import { Vcpu } from './vcpu';
 import { Vcpuid } from './vcpuid';
+import { LapicMmio, VmLapicBus } from './vcpu-lapic';
+import type { Vlapic } from './vlapic';
 
 /** ACRN's VM states (ACRN-ABI.md). */
 export const VM_POWERED_OFF = 0;
@@ -34,7 +36,13 @@ export class AcrnVm {
   name = '';
   loadOrder = LOAD_ORDER_PRE;
   state = VM_POWERED_OFF;
+  /** IPIs between this VM's vLAPICs; must exist before the vCPUs (they take it). */
+  readonly lapicBus = new VmLapicBus(this);
   readonly vcpus: Vcpu[] = [];
+  /** vcpus[i].vlapic, for destination lookups. */
+  readonly vlapics: Vlapic[] = [];
+  /** The xAPIC page at 0xFEE00000, registered in `io` by whoever builds the VM. */
+  readonly lapicMmio = new LapicMmio(this);
   vcpuCount = 0;
   readonly ept = new Ept();
   readonly io = new IoEmul();
@@ -63,7 +71,11 @@ export class AcrnVm {
     this.vmId = vmId;
     this.scheduler = scheduler;
     this.platform = platform;
-    for (let i = 0; i < MAX_VCPUS_PER_VM; i++) this.vcpus.push(new Vcpu(this, i));
+    for (let i = 0; i < MAX_VCPUS_PER_VM; i++) {
+      const v = new Vcpu(this, i);
+      this.vcpus.push(v);
+      this.vlapics.push(v.vlapic);
+    }
     this.console = new DebugConsole(this);
     this.testControl = new TestControl(this);
     this.walker = new GuestWalker(new EptGuestPhysMemory(this.ept));

@@ -187,24 +187,24 @@ describe('CPUID exit (SDM Vol. 2A CPUID)', () => {
     expect(rip(f.m)).toBe(ENTRY_RIP + 2);
   });
 
-  it('leaf 1: hypervisor bit 31 set; VMX, SMX, MONITOR, PDCM, x2APIC, TSC-deadline, MCE, MCA hidden', () => {
+  it('leaf 1: hypervisor bit 31 set; VMX, SMX, MONITOR, PDCM, MCE, MCA hidden; x2APIC and TSC-deadline shown (the vLAPIC emulates them)', () => {
     const f = makeFixture();
     const [eax, ebx, ecx, edx] = cpuid(f, 1);
     expect(eax).toBe(0x00050654);
     expect(ebx).toBe(0x00010800); // APIC ID 0 in bits 31:24
-    // host ECX 7FFEFBBF minus bits 3 5 6 15 21 24, plus bit 31; OSXSAVE (27) = guest CR4.OSXSAVE = 0
-    expect(ecx).toBe(0xf6de7b97);
+    // host ECX 7FFEFBBF minus bits 3 5 6 15, plus bits 21 24 31; OSXSAVE (27) = guest CR4.OSXSAVE = 0
+    expect(ecx).toBe(0xf7fe7b97);
     expect(edx).toBe(0xbfebbb7f); // host EDX BFEBFBFF minus bits 7 and 14
-    for (const bit of [3, 5, 6, 15, 21, 24, 27]) expect((ecx >>> bit) & 1, `ECX bit ${bit}`).toBe(0);
-    expect(ecx >>> 31).toBe(1);
+    for (const bit of [3, 5, 6, 15, 27]) expect((ecx >>> bit) & 1, `ECX bit ${bit}`).toBe(0);
+    for (const bit of [21, 24, 31]) expect((ecx >>> bit) & 1, `ECX bit ${bit}`).toBe(1);
   });
 
   it('leaf 1 ECX.OSXSAVE[27] mirrors the guest CR4.OSXSAVE[18]', () => {
     const f = makeFixture();
     setField(f.m, F.GUEST_CR4, 0, 0x2020 | 0x40000);
-    expect(cpuid(f, 1)[2]).toBe(0xfede7b97);
+    expect(cpuid(f, 1)[2]).toBe(0xfffe7b97);
     setField(f.m, F.GUEST_CR4, 0, 0x2020);
-    expect(cpuid(f, 1)[2]).toBe(0xf6de7b97);
+    expect(cpuid(f, 1)[2]).toBe(0xf7fe7b97);
   });
 
   it('leaf 1 EBX[31:24] is the initial APIC ID of the vCPU that asks', () => {
@@ -344,7 +344,7 @@ describe('control-register accesses (Table 28-3; MOV CR, CLTS, LMSW in SDM Vol. 
   it('MOV to CR8 sets the task priority; MOV from CR8 returns it zero-extended', () => {
     const f = makeFixture();
     movToCr(f, 8, 0xa, 0, RBX);
-    expect(f.vcpu.tpr).toBe(0xa);
+    expect(f.vcpu.vlapic.tpr).toBe(0xa0); // TPR[7:4] = CR8[3:0] (SDM Vol. 3A 11.8.6)
     expect(rip(f.m)).toBe(ENTRY_RIP + 3);
     setReg(f, R11, 0x12345678, 0x9abcdef0);
     runExit(f, { reason: 28, qual: 8 | (1 << 4) | (R11 << 8), instLen: 4 });
@@ -359,7 +359,7 @@ describe('control-register accesses (Table 28-3; MOV CR, CLTS, LMSW in SDM Vol. 
     const f = makeFixture();
     movToCr(f, 8, 0x1a);
     expectGp(f, ENTRY_RIP);
-    expect(f.vcpu.tpr).toBe(0);
+    expect(f.vcpu.vlapic.tpr).toBe(0);
   });
 
   it('CLTS clears CR0.TS in the shadow and in GUEST_CR0', () => {
@@ -536,14 +536,21 @@ describe('RDMSR/WRMSR exits (SDM Vol. 4 MSR tables, Vol. 3A 11.11, 11.12, 10.4.4
     expect(rd(f, 0x1b, f.vm.vcpus[1])).toEqual([0, 0xfee00800]);
   });
 
-  it('IA32_APIC_BASE: moving the base, enabling x2APIC (bit 10) or setting bits 63:32 is #GP(0)', () => {
+  it('IA32_APIC_BASE: reserved bits (7:0, 9, 63:52) or x2APIC without the enable bit are #GP(0) (SDM Vol. 3A 11.4.4, 11.12.5)', () => {
     const f = makeFixture();
-    for (const [edx, eax] of [[0, 0xfec00900], [0, 0xfee00d00], [1, 0xfee00900]]) {
+    for (const [edx, eax] of [[0, 0xfee00901], [0, 0xfee00b00], [0x100000, 0xfee00900], [0, 0xfee00500]]) {
       const r = rip(f.m);
       wrmsr(f, 0x1b, edx, eax);
       expectGp(f, r);
     }
     expect(rd(f, 0x1b)).toEqual([0, 0xfee00900]);
+  });
+
+  it('IA32_APIC_BASE: EXTD with EN switches the vLAPIC to x2APIC mode; the x2APIC ID MSR then reads the APIC ID', () => {
+    const f = makeFixture();
+    wrmsr(f, 0x1b, 0, 0xfee00d00);
+    expect(rd(f, 0x1b)).toEqual([0, 0xfee00d00]);
+    expect(rd(f, 0x802)).toEqual([0, 0]); // x2APIC ID of vCPU 0 (SDM Table 11-6: MSR 802H)
   });
 
   // Regression test for a bug found in review (msr-exit.ts writeMsr, IA32_APIC_BASE): `(lo & 0xfffff000) !== 0xfee00000`
@@ -1024,7 +1031,7 @@ describe('window, preemption-timer, external-interrupt and NMI exits', () => {
 describe('guest registers as the handlers see them', () => {
   it('MOV from CR8 into R9 writes only R9', () => {
     const f = makeFixture();
-    f.vcpu.tpr = 3;
+    f.vcpu.vlapic.writeCr8(3);
     for (let r = 0; r < 16; r++) setReg(f, r, 0x1000 + r, 0x2000 + r);
     runExit(f, { reason: 28, qual: 8 | (1 << 4) | (R9 << 8), instLen: 4 });
     for (let r = 0; r < 16; r++) {

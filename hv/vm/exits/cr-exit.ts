@@ -82,10 +82,10 @@ export function crAccessExit(vcpu: Vcpu, exit: ExitInfo): void {
     else if (cr.cr === 8) {
       // CR8 bits 63:4 are reserved: #GP(0) (SDM Vol. 3A 10.8.6.1).
       if (h !== 0 || (lo & ~0xf) !== 0) ok = queueException(vcpu, VECTOR_GP, 0);
-      else vcpu.tpr = lo & 0xf;
+      else vcpu.vlapic.writeCr8(lo & 0xf); // TPR[7:4] = CR8[3:0] (SDM Vol. 3A 11.8.6)
     } else ok = false;
   } else if (cr.accessType === ACCESS_MOV_FROM_CR) {
-    if (cr.cr === 8) vcpu.setGpr(cr.gpr, 0, vcpu.tpr);
+    if (cr.cr === 8) vcpu.setGpr(cr.gpr, 0, vcpu.vlapic.cr8());
     else ok = false;
   } else if (cr.accessType === ACCESS_CLTS) {
     const shadow = vmread(CR0_READ_SHADOW);

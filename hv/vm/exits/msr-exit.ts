@@ -1,15 +1,18 @@
 // RDMSR/WRMSR exits (SDM Vol. 3C 26.1.3; the MSR bitmap, vmcs-setup.ts, lets
 // the MSRs the VMCS or the vCPU switch already handles pass through). Emulated
 // here: IA32_EFER and IA32_PAT (in the VMCS guest-state area), the MTRRs
-// (IA32_MTRRCAP reports fixed ranges and WC, no variable ranges), IA32_APIC_BASE
-// (xAPIC only: x2APIC is not offered yet), IA32_TSC, IA32_MISC_ENABLE and the
-// platform-info read-only MSRs Linux reads. Any other MSR gets #GP(0).
+// (IA32_MTRRCAP reports fixed ranges and WC, no variable ranges), IA32_TSC,
+// IA32_MISC_ENABLE and the platform-info read-only MSRs Linux reads; the
+// vLAPIC's MSRs (IA32_APIC_BASE, IA32_TSC_DEADLINE, the x2APIC range
+// 0x800-0xBFF) go to the vCPU's vLAPIC, which decides their #GP cases (SDM
+// Vol. 3A 11.12.1). Any other MSR gets #GP(0).
 import { rdtsc, vmread, vmwrite } from '../../../arch/x86/intrinsics';
 import { CR0_READ_SHADOW, GUEST_IA32_EFER, GUEST_IA32_PAT } from '../../../arch/x86/vmcs';
 import type { ExitInfo } from '../../../arch/x86/vmexit-info';
 import { hi } from '../../../arch/x86/intrinsics';
 import type { Vcpu } from '../vcpu';
 import { queueException, VECTOR_GP } from '../virq';
+import { VLAPIC_OK } from '../vlapic-regs';
 
 const RAX = 0;
 const RCX = 1;
@@ -23,6 +26,12 @@ export const MSR_IA32_MISC_ENABLE = 0x1a0;
 export const MSR_IA32_PAT = 0x277;
 export const MSR_IA32_MTRR_DEF_TYPE = 0x2ff;
 export const MSR_IA32_EFER = 0xc0000080;
+export const MSR_IA32_TSC_DEADLINE = 0x6e0;
+
+/** MSRs the vLAPIC owns. */
+function isLapicMsr(msr: number): boolean {
+  return msr === MSR_IA32_APIC_BASE || msr === MSR_IA32_TSC_DEADLINE || (msr >= 0x800 && msr <= 0xbff);
+}
 
 /** Fixed-range MTRRs (SDM Vol. 3A 11.11.2.2): 0x250, 0x258, 0x259, 0x268..0x26F. */
 function fixedMtrrIndex(msr: number): number {
@@ -51,7 +60,12 @@ function readMsr(vcpu: Vcpu, msr: number): boolean {
   let lo = 0;
   let h = 0;
   const fixed = fixedMtrrIndex(msr);
-  if (msr === MSR_IA32_EFER) {
+  if (isLapicMsr(msr)) {
+    const lapic = vcpu.vlapic;
+    if (lapic.msrRead(msr, rdtsc()) !== VLAPIC_OK) return false;
+    lo = lapic.msrLo;
+    h = lapic.msrHi;
+  } else if (msr === MSR_IA32_EFER) {
     lo = vmread(GUEST_IA32_EFER);
     h = hi();
   } else if (msr === MSR_IA32_PAT) {
@@ -61,8 +75,6 @@ function readMsr(vcpu: Vcpu, msr: number): boolean {
     const t = rdtsc();
     h = Math.floor(t / 4294967296);
     lo = t - h * 4294967296;
-  } else if (msr === MSR_IA32_APIC_BASE) {
-    lo = vcpu.apicBase;
   } else if (msr === MSR_IA32_MTRRCAP) {
     lo = MTRRCAP_VALUE;
   } else if (msr === MSR_IA32_MTRR_DEF_TYPE) {
@@ -84,7 +96,9 @@ function readMsr(vcpu: Vcpu, msr: number): boolean {
 
 function writeMsr(vcpu: Vcpu, msr: number, h: number, lo: number): boolean {
   const fixed = fixedMtrrIndex(msr);
-  if (msr === MSR_IA32_EFER) {
+  if (isLapicMsr(msr)) {
+    if (vcpu.vlapic.msrWrite(msr, h, lo, rdtsc()) !== VLAPIC_OK) return false;
+  } else if (msr === MSR_IA32_EFER) {
     if (h !== 0 || (lo & ~EFER_WRITABLE) !== 0) return false;
     const cur = vmread(GUEST_IA32_EFER);
     // LME cannot change while paging is on (SDM Vol. 3A 4.1.2).
@@ -102,11 +116,6 @@ function writeMsr(vcpu: Vcpu, msr: number, h: number, lo: number): boolean {
   } else if (fixed >= 0) {
     vcpu.mtrrFixed[fixed * 2] = h >>> 0;
     vcpu.mtrrFixed[fixed * 2 + 1] = lo >>> 0;
-  } else if (msr === MSR_IA32_APIC_BASE) {
-    // Only the xAPIC at its default base: switching to x2APIC (bit 10) or
-    // moving the base is refused for now.
-    if (h !== 0 || ((lo & 0xfffff000) >>> 0) !== 0xfee00000 || (lo & 0x400) !== 0) return false;
-    vcpu.apicBase = ((lo & 0xfffff900) | (vcpu.apicBase & 0x100)) >>> 0;
   } else if (msr === MSR_IA32_TSC || msr === MSR_IA32_MISC_ENABLE) {
     // accepted and ignored (no TSC offsetting yet)
   } else {
