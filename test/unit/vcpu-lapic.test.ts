@@ -10,6 +10,7 @@ import { LAPIC_MMIO_GPA, LAPIC_MMIO_SIZE, applyStartupSignals } from '../../hv/v
 import { PcpuLoop } from '../../hv/vm/vcpu-run';
 import { VCPU_HALTED, VCPU_INIT, VCPU_RUNNABLE, type Vcpu } from '../../hv/vm/vcpu';
 import { injectPending, requestIrq } from '../../hv/vm/virq';
+import { injectMsi, MSI_ERR_ADDRESS, MSI_ERR_MODE, MSI_ERR_VECTOR } from '../../hv/vm/msi';
 import {
   ENTRY_RIP, type Fixture, fieldLo, load, makeFixture, RAX, RBX, RCX, RDX, regLo, rip, runExit, setField, setGuestBytes, setReg,
 } from './vm-fixture';
@@ -203,5 +204,44 @@ describe('x2APIC MSRs', () => {
     wrmsr(f, 0x83f, 0, 0x60);
     expect(rip(f.m)).toBe(ENTRY_RIP + 2);
     expect(irrHas(f.vcpu, 0x60)).toBe(true);
+  });
+});
+
+describe('MSI injection (SDM Vol. 3A 11.11)', () => {
+  it('address FEE01000 (dest 1, physical), data 0x4061: vector 0x61 fixed to vCPU 1 only', () => {
+    const f = fixture(2);
+    for (const v of f.vm.vcpus.slice(0, 2)) v.vlapic.svr = 0x1ff;
+    expect(injectMsi(f.vm, 0, 0xfee01000, 0x0061)).toBe(1);
+    expect(irrHas(f.vm.vcpus[1], 0x61)).toBe(true);
+    expect(irrHas(f.vm.vcpus[0], 0x61)).toBe(false);
+  });
+
+  it('level-triggered (data bit 15) sets the TMR, so the EOI is broadcast once', () => {
+    const f = fixture();
+    f.vcpu.vlapic.svr = 0x1ff;
+    expect(injectMsi(f.vm, 0, 0xfee00000, 0xc062)).toBe(1);
+    expect(nextInjection(f.m, f.vcpu)).toBe(0x80000062);
+    lapicWrite(f, 0xb0, 0);
+    expect(f.vcpu.lapicSink.levelEois).toBe(1);
+  });
+
+  it('NMI delivery mode (data bits 10:8 = 100b) queues an NMI', () => {
+    const f = fixture();
+    expect(injectMsi(f.vm, 0, 0xfee00000, 0x0400)).toBe(1);
+    expect(f.vcpu.pendingNmi).toBe(1);
+  });
+
+  it('malformed messages are refused: wrong address, bits 63:32, SMI/start-up/reserved modes, vectors below 16', () => {
+    const f = fixture();
+    expect(injectMsi(f.vm, 0, 0xfed00000, 0x0061)).toBe(MSI_ERR_ADDRESS);
+    expect(injectMsi(f.vm, 1, 0xfee00000, 0x0061)).toBe(MSI_ERR_ADDRESS);
+    for (const mode of [2, 3, 6]) expect(injectMsi(f.vm, 0, 0xfee00000, (mode << 8) | 0x61)).toBe(MSI_ERR_MODE);
+    expect(injectMsi(f.vm, 0, 0xfee00000, 0x000f)).toBe(MSI_ERR_VECTOR);
+    expect(f.vcpu.vlapic.irr.every((w) => w === 0)).toBe(true);
+  });
+
+  it('a destination no vCPU has reaches nobody', () => {
+    const f = fixture();
+    expect(injectMsi(f.vm, 0, 0xfee05000, 0x0061)).toBe(0);
   });
 });
