@@ -44,6 +44,7 @@ import { queueException, VECTOR_GP, VECTOR_PF, VECTOR_SS } from './virq';
 import type { Vcpu } from './vcpu';
 import { LOAD_ORDER_POST, type AcrnVm } from './vm';
 import { stopVm } from './vm-stop';
+import { reportGpa } from './exits/fatal-exits';
 
 const TWO_POW_32 = 4294967296;
 const PAGE = 4096;
@@ -263,15 +264,7 @@ export class MmioEmulation {
   private stop(vcpu: Vcpu, exit: ExitInfo, why: string, showInstruction: boolean): void {
     this.stats.stopped++;
     stopVm(vcpu, why, exit);
-    const e = exit.ept;
-    log.begin(LOG_ERROR);
-    log.str('  guest-physical address ');
-    const h = Math.floor(e.gpa / TWO_POW_32);
-    log.hex64(h, e.gpa - h * TWO_POW_32);
-    log.str(e.read ? ' read' : '');
-    log.str(e.write ? ' write' : '');
-    log.str(e.fetch ? ' fetch' : '');
-    log.end();
+    reportGpa(exit);
     if (!showInstruction) return;
     log.begin(LOG_ERROR);
     log.str('  instruction bytes');

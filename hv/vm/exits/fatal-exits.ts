@@ -26,7 +26,8 @@ export function unhandledExit(vcpu: Vcpu, exit: ExitInfo): void {
   stopVm(vcpu, 'unhandled VM exit', exit);
 }
 
-function reportGpa(exit: ExitInfo): void {
+/** The EPT exit's guest-physical address and access kinds, under a stop report. */
+export function reportGpa(exit: ExitInfo): void {
   const e = exit.ept;
   log.begin(LOG_ERROR);
   log.str('  guest-physical address ');
