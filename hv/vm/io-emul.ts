@@ -1,6 +1,8 @@
-// The per-VM I/O emulation registry (ACRN's io_emul.c idea): port ranges and
-// MMIO regions with the device that emulates them. Devices register at VM
-// creation (init time); lookups on the exit path allocate nothing.
+// The per-VM I/O emulation registry (ACRN's io_emul.c): port ranges in ACRN's
+// fixed per-VM slots (emul_pio[] indexed by PIC_PRIMARY_PIO_IDX ... in ACRN;
+// PIO_SLOT_* here), then free slots for other emulated ports, and MMIO regions
+// on a list sorted by base. Devices register at VM creation (init time);
+// lookups on the exit path allocate nothing.
 //
 // An access nobody claims reads all ones and drops writes (ACRN's behaviour for
 // pre-launched VMs; the Service VM never exits for ports it owns, and
@@ -23,6 +25,19 @@ export interface MmioDevice {
   mmioWrite(gpa: number, size: number, hiHalf: number, loHalf: number): void;
 }
 
+/** ACRN's fixed port slots (EMUL_PIO_IDX): each device kind has its own. */
+export const PIO_SLOT_PIC_PRIMARY = 0; // 0x20-0x21
+export const PIO_SLOT_PIC_SECONDARY = 1; // 0xA0-0xA1
+export const PIO_SLOT_PIC_ELCR = 2; // 0x4D0-0x4D1
+export const PIO_SLOT_PCI_CFGADDR = 3; // 0xCF8, 4-byte accesses only
+export const PIO_SLOT_PCI_CFGDATA = 4; // 0xCFC-0xCFF
+export const PIO_SLOT_UART0 = 5; // vuart 0..3: slots 5..8
+export const PIO_SLOT_PM1A = 9;
+export const PIO_SLOT_RTC = 10; // 0x70-0x71
+export const PIO_SLOT_KB = 11; // 0x60, 0x64
+export const PIO_SLOT_CF9 = 12; // the reset control register
+/** Slots below this are the fixed ones; registerPio() takes the free slots above. */
+export const PIO_FIXED_SLOTS = 13;
 export const MAX_PIO_RANGES = 32;
 export const MAX_MMIO_REGIONS = 16;
 
@@ -34,9 +49,11 @@ export const WIDTH_ANY = WIDTH_1 | WIDTH_2 | WIDTH_4;
 
 export class IoEmul {
   readonly portFirst = new Uint32Array(MAX_PIO_RANGES);
+  /** Ports in the slot's range; 0 = the slot is free. */
   readonly portCount = new Uint32Array(MAX_PIO_RANGES);
   readonly portWidths = new Uint8Array(MAX_PIO_RANGES);
   readonly portDevices: (PioDevice | null)[] = [];
+  /** Slots in use. */
   pioRanges = 0;
 
   /** MMIO regions sorted by base. */
@@ -59,7 +76,10 @@ export class IoEmul {
 
   /** Forget every registration (VM shutdown). */
   clear(): void {
-    for (let i = 0; i < MAX_PIO_RANGES; i++) this.portDevices[i] = null;
+    for (let i = 0; i < MAX_PIO_RANGES; i++) {
+      this.portDevices[i] = null;
+      this.portCount[i] = 0;
+    }
     for (let i = 0; i < MAX_MMIO_REGIONS; i++) this.mmioDevices[i] = null;
     this.pioRanges = 0;
     this.mmioRegions = 0;
@@ -68,26 +88,46 @@ export class IoEmul {
     this.badWidth = 0;
   }
 
-  /** Claim ports [first, first + count). False when full or overlapping. */
-  registerPio(first: number, count: number, widths: number, device: PioDevice): boolean {
-    const n = this.pioRanges;
-    if (n === MAX_PIO_RANGES || count <= 0 || first < 0 || first + count > 0x10000) return false;
-    for (let i = 0; i < n; i++) {
-      if (first < this.portFirst[i] + this.portCount[i] && this.portFirst[i] < first + count) return false;
+  /**
+   * Claim ports [first, first + count) in `slot` (PIO_SLOT_*). False when the
+   * slot is taken, out of range, or the ports overlap another slot's.
+   */
+  registerPioSlot(slot: number, first: number, count: number, widths: number, device: PioDevice): boolean {
+    if (slot < 0 || slot >= MAX_PIO_RANGES || this.portCount[slot] !== 0) return false;
+    if (count <= 0 || first < 0 || first + count > 0x10000) return false;
+    for (let i = 0; i < MAX_PIO_RANGES; i++) {
+      const n = this.portCount[i];
+      if (n !== 0 && first < this.portFirst[i] + n && this.portFirst[i] < first + count) return false;
     }
-    this.portFirst[n] = first;
-    this.portCount[n] = count;
-    this.portWidths[n] = widths & 0xff;
-    this.portDevices[n] = device;
-    this.pioRanges = n + 1;
+    this.portFirst[slot] = first;
+    this.portCount[slot] = count;
+    this.portWidths[slot] = widths & 0xff;
+    this.portDevices[slot] = device;
+    this.pioRanges++;
     return true;
+  }
+
+  /** Claim ports [first, first + count) in the first free slot after the fixed ones. */
+  registerPio(first: number, count: number, widths: number, device: PioDevice): boolean {
+    for (let slot = PIO_FIXED_SLOTS; slot < MAX_PIO_RANGES; slot++) {
+      if (this.portCount[slot] === 0) return this.registerPioSlot(slot, first, count, widths, device);
+    }
+    return false;
+  }
+
+  /** Give a slot back (device deinit). */
+  unregisterPioSlot(slot: number): void {
+    if (slot < 0 || slot >= MAX_PIO_RANGES || this.portCount[slot] === 0) return;
+    this.portCount[slot] = 0;
+    this.portDevices[slot] = null;
+    this.pioRanges--;
   }
 
   /** Slot index of the range holding `port`, or -1. */
   findPio(port: number): number {
-    const n = this.pioRanges;
-    for (let i = 0; i < n; i++) {
-      if (port >= this.portFirst[i] && port < this.portFirst[i] + this.portCount[i]) return i;
+    for (let i = 0; i < MAX_PIO_RANGES; i++) {
+      const n = this.portCount[i];
+      if (n !== 0 && port >= this.portFirst[i] && port < this.portFirst[i] + n) return i;
     }
     return -1;
   }

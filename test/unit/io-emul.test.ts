@@ -3,7 +3,7 @@
 // MMIO regions kept sorted and found by binary search. Pure TypeScript: no machine.
 import { describe, expect, it } from 'vitest';
 import {
-  IoEmul, MAX_MMIO_REGIONS, MAX_PIO_RANGES, type MmioDevice, type PioDevice, WIDTH_1, WIDTH_2, WIDTH_4, WIDTH_ANY,
+  IoEmul, MAX_MMIO_REGIONS, MAX_PIO_RANGES, PIO_FIXED_SLOTS, PIO_SLOT_PCI_CFGADDR, PIO_SLOT_PIC_PRIMARY, type MmioDevice, type PioDevice, WIDTH_1, WIDTH_2, WIDTH_4, WIDTH_ANY,
 } from '../../hv/vm/io-emul';
 
 class Port implements PioDevice {
@@ -45,16 +45,27 @@ describe('port ranges', () => {
     expect(io.registerPio(-1, 2, WIDTH_ANY, new Port())).toBe(false);
     expect(io.registerPio(0xffff, 1, WIDTH_ANY, new Port())).toBe(true);
     expect(io.registerPio(0, 1, WIDTH_ANY, new Port())).toBe(true);
-    expect(io.findPio(0xffff)).toBe(0);
-    expect(io.findPio(0)).toBe(1);
+    expect(io.findPio(0xffff)).toBe(PIO_FIXED_SLOTS); // the first free slot after ACRN's fixed ones
+    expect(io.findPio(0)).toBe(PIO_FIXED_SLOTS + 1);
   });
 
-  it(`holds ${MAX_PIO_RANGES} ranges`, () => {
+  it(`holds ${MAX_PIO_RANGES} ranges: ${PIO_FIXED_SLOTS} fixed slots (ACRN's EMUL_PIO_IDX) and the rest for registerPio`, () => {
     expect(MAX_PIO_RANGES).toBe(32);
     const io = new IoEmul();
-    for (let i = 0; i < 32; i++) expect(io.registerPio(0x100 + i * 8, 8, WIDTH_ANY, new Port())).toBe(true);
+    const free = MAX_PIO_RANGES - PIO_FIXED_SLOTS;
+    for (let i = 0; i < free; i++) expect(io.registerPio(0x100 + i * 8, 8, WIDTH_ANY, new Port())).toBe(true);
     expect(io.registerPio(0x1000, 1, WIDTH_ANY, new Port())).toBe(false);
-    expect(io.findPio(0x100 + 31 * 8 + 7)).toBe(31);
+    expect(io.findPio(0x100 + (free - 1) * 8 + 7)).toBe(MAX_PIO_RANGES - 1);
+    // The fixed slots stay available to their devices.
+    expect(io.registerPioSlot(PIO_SLOT_PIC_PRIMARY, 0x20, 2, WIDTH_1, new Port())).toBe(true);
+    expect(io.registerPioSlot(PIO_SLOT_PIC_PRIMARY, 0xa0, 2, WIDTH_1, new Port())).toBe(false); // taken
+    expect(io.registerPioSlot(PIO_SLOT_PCI_CFGADDR, 0xcf8, 1, WIDTH_4, new Port())).toBe(true);
+    expect(io.findPio(0x21)).toBe(PIO_SLOT_PIC_PRIMARY);
+    expect(io.findPio(0xcf8)).toBe(PIO_SLOT_PCI_CFGADDR);
+    expect(io.pioRanges).toBe(free + 2);
+    io.unregisterPioSlot(PIO_SLOT_PIC_PRIMARY);
+    expect(io.findPio(0x21)).toBe(-1);
+    expect(io.pioRanges).toBe(free + 1);
   });
 
   it('passes the port and size to the device and masks what it returns to the size', () => {
