@@ -67,6 +67,41 @@ export function allocateBitmaps(vm: AcrnVm): boolean {
   return true;
 }
 
+/** The physical console UART the hypervisor owns (COM1): never passed through. */
+export const HOST_CONSOLE_PORT = 0x3f8;
+export const HOST_CONSOLE_PORTS = 8;
+
+/**
+ * The Service VM's I/O bitmap (ACRN-ABI.md, "Devices and memory"): every port
+ * passes through (its bit clear: SDM Vol. 3C 25.6.4, a clear bit means the
+ * access does not exit) except the ports a device in the VM's I/O registry
+ * emulates and the ones the hypervisor owns (its console UART). Call it after
+ * the VM's devices have registered their ports.
+ */
+export function passThroughUnclaimedPorts(vm: AcrnVm): void {
+  const a = vm.ioBitmapA;
+  const b = vm.ioBitmapB;
+  if (a === 0 || b === 0) return;
+  fillPage(a, 0);
+  fillPage(b, 0);
+  trapPorts(vm, HOST_CONSOLE_PORT, HOST_CONSOLE_PORTS);
+  const io = vm.io;
+  for (let slot = 0; slot < io.portCount.length; slot++) {
+    const n = io.portCount[slot];
+    if (n !== 0) trapPorts(vm, io.portFirst[slot], n);
+  }
+}
+
+/** Make ports [first, first + count) exit (set their bits in bitmap A or B). */
+function trapPorts(vm: AcrnVm, first: number, count: number): void {
+  for (let port = first; port < first + count && port < 0x10000; port++) {
+    const page = port < 0x8000 ? vm.ioBitmapA : vm.ioBitmapB;
+    const bit = port & 0x7fff;
+    const at = page + (bit >>> 3);
+    poke8(at, (peek8(at) | (1 << (bit & 7))) & 0xff);
+  }
+}
+
 export function releaseBitmaps(vm: AcrnVm): void {
   if (vm.msrBitmap !== 0) pageFree(vm.msrBitmap);
   if (vm.ioBitmapB !== 0) pageFree(vm.ioBitmapB);
