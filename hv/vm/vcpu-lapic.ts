@@ -1,9 +1,9 @@
 // Wiring of the vLAPIC core (vlapic.ts) into vCPUs and VMs, as ACRN's
 // vlapic.c does around its register core:
 //
-//   VcpuLapicSink  what a vLAPIC asks of its vCPU: NMI, INIT, SIPI, wake-up,
-//                  and the EOI broadcast of level-triggered vectors (to the
-//                  vIOAPIC once it exists; counted until then);
+//   VcpuLapicSink  what a vLAPIC asks of its vCPU: NMI, ExtINT (the vPIC's
+//                  output), INIT, SIPI, wake-up, and the EOI broadcast of
+//                  level-triggered vectors to the VM's vIOAPIC;
 //   VmLapicBus     IPIs from an ICR to the VM's vLAPICs (vlapic-dest.ts);
 //   LapicMmio      the xAPIC page at 0xFEE00000 (IA32_APIC_BASE default,
 //                  SDM Vol. 3A 11.4.1), left out of the EPT so accesses exit
@@ -35,23 +35,28 @@ export const LAPIC_MMIO_SIZE = 0x1000;
 
 export class VcpuLapicSink implements VlapicSink {
   readonly vcpu: Vcpu;
-  /** Level-triggered EOIs seen (the vIOAPIC will take them). */
+  /** Level-triggered EOIs broadcast to the vIOAPIC. */
   levelEois = 0;
 
   constructor(vcpu: Vcpu) {
     this.vcpu = vcpu;
   }
 
-  eoiLevel(_vector: number): void {
+  eoiLevel(vector: number): void {
     this.levelEois++;
+    this.vcpu.vm.devices.vioapic.eoi(vector);
   }
 
   nmi(): void {
     requestNmi(this.vcpu);
   }
 
-  /** ExtINT: the vPIC will supply the vector at injection; there is no vPIC yet. */
-  extInt(): void {}
+  /** ExtINT: the vPIC supplies the vector at injection (virq.ts). */
+  extInt(): void {
+    const v = this.vcpu;
+    v.pendingExtInt = true;
+    if (v.state === VCPU_HALTED) v.vm.scheduler.wake(v);
+  }
 
   initSignal(): void {
     const v = this.vcpu;

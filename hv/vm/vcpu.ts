@@ -64,6 +64,8 @@ export class Vcpu {
   waitingForSipi = false;
   /** A SIPI to carry out before the next entry, or -1. */
   pendingSipiVector = -1;
+  /** The vPIC's INTR reached this vCPU (ExtINT): take the vector from the vPIC at injection. */
+  pendingExtInt = false;
   exits = 0;
   /** GUEST_RIP as it was at the last exit (for reports). */
   lastRipLo = 0;
@@ -115,6 +117,7 @@ export class Vcpu {
     this.pendingInit = false;
     this.waitingForSipi = false;
     this.pendingSipiVector = -1;
+    this.pendingExtInt = false;
     return true;
   }
 

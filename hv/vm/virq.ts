@@ -8,11 +8,12 @@
 // take an NMI or an interrupt yet, NMI-window or interrupt-window exiting is
 // turned on and the event waits for that exit.
 //
-// External interrupts come from two places, in ACRN's order
+// External interrupts come from three places, in ACRN's order
 // (acrn_handle_pending_request: ExtINT before the vLAPIC):
-//   pendingIrq   interrupts from outside the local APIC that the guest takes
-//                without an EOI (ExtINT from an interrupt controller; the
-//                test control port's injections), highest vector first;
+//   pendingIrq   the test control port's injections (guests/README.md),
+//                taken without an INTA or an EOI, highest vector first;
+//   the vPIC     its INTR output reached this vCPU as ExtINT (pendingExtInt):
+//                the vector comes from the vPIC's INTA cycle at injection;
 //   the vLAPIC   fixed interrupts in its IRR whose priority class beats the
 //                PPR (vlapic.pendingVector()); on injection the vector moves
 //                to the ISR (ackVector) and the guest ends it with an EOI.
@@ -60,16 +61,23 @@ function contributory(vector: number): boolean {
 
 /** The vCPU has an event to deliver (what wakes it from HLT). */
 export function hasPendingEvent(vcpu: Vcpu): boolean {
-  if (vcpu.exceptionVector >= 0 || vcpu.pendingNmi > 0) return true;
+  if (vcpu.exceptionVector >= 0 || vcpu.pendingNmi > 0 || vcpu.pendingExtInt) return true;
   const irq = vcpu.pendingIrq;
   for (let i = 0; i < 8; i++) if (irq[i] !== 0) return true;
   return vcpu.vlapic.pendingVector() >= 0;
 }
 
-/** The next external interrupt to inject: an ExtINT-style one, else the vLAPIC's; -1 if none. */
+/** Whether an ExtINT from the vPIC is waiting for its INTA. */
+function picPending(vcpu: Vcpu): boolean {
+  return vcpu.pendingExtInt && vcpu.vm.devices.vpic.pendingVector() >= 0;
+}
+
+/** The next external interrupt to inject (the vPIC's counts as 0x100: its vector comes at INTA); -1 if none. */
 function nextInterrupt(vcpu: Vcpu): number {
   const ext = highestPendingIrq(vcpu);
-  return ext >= 0 ? ext : vcpu.vlapic.pendingVector();
+  if (ext >= 0) return ext;
+  if (picPending(vcpu)) return 0x100;
+  return vcpu.vlapic.pendingVector();
 }
 
 /** Make a halted vCPU runnable again once it has an event. */
@@ -194,7 +202,7 @@ export function injectPending(vcpu: Vcpu): void {
   }
   const nmi = vcpu.pendingNmi > 0;
   const extVector = highestPendingIrq(vcpu);
-  const vector = extVector >= 0 ? extVector : vcpu.vlapic.pendingVector();
+  const vector = nextInterrupt(vcpu);
   if (!nmi && vector < 0) return;
   const blocking = vmread(GUEST_INTERRUPTIBILITY_INFO);
   if (nmi) {
@@ -210,13 +218,18 @@ export function injectPending(vcpu: Vcpu): void {
   if (vector >= 0) {
     const rflags = vmread(GUEST_RFLAGS);
     if ((rflags & RFLAGS_IF) !== 0 && (blocking & (BLOCKING_BY_STI | BLOCKING_BY_MOV_SS)) === 0) {
-      vmwrite(VM_ENTRY_INTR_INFO, 0, (INTR_INFO_VALID | INTR_TYPE_EXTERNAL | vector) >>> 0);
+      let injected = vector;
       if (extVector >= 0) {
         const word = vector >>> 5;
         vcpu.pendingIrq[word] = (vcpu.pendingIrq[word] & ~(1 << (vector & 31))) >>> 0;
+      } else if (vector === 0x100) {
+        // The INTA cycle (8259A): the vPIC hands out its vector now; INTR drops and rises again if more is pending.
+        vcpu.pendingExtInt = false;
+        injected = vcpu.vm.devices.vpic.intAck();
       } else {
         vcpu.vlapic.ackVector(vector); // IRR -> ISR (SDM Vol. 3A 11.8.4)
       }
+      vmwrite(VM_ENTRY_INTR_INFO, 0, (INTR_INFO_VALID | INTR_TYPE_EXTERNAL | (injected & 0xff)) >>> 0);
       setWindowControl(vcpu, PROC_INTERRUPT_WINDOW_EXITING, nextInterrupt(vcpu) >= 0);
       return;
     }

@@ -13,6 +13,7 @@ import type { Scheduler } from './sched';
 import { Vcpu } from './vcpu';
 import { Vcpuid } from './vcpuid';
 import { LapicMmio, VmLapicBus } from './vcpu-lapic';
+import { VmDevices } from './vm-devices';
 import type { Vlapic } from './vlapic';
 
 /** ACRN's VM states (ACRN-ABI.md). */
@@ -46,6 +47,8 @@ export class AcrnVm {
   vcpuCount = 0;
   readonly ept = new Ept();
   readonly io = new IoEmul();
+  /** vPIC, vIOAPIC, vUARTs, vPCI (vm-devices.ts). */
+  readonly devices: VmDevices;
   /** The guest's page walker and guest-memory copies, through this VM's EPT. */
   readonly walker: GuestWalker;
   readonly guestMem: GuestMemory;
@@ -78,6 +81,7 @@ export class AcrnVm {
     }
     this.console = new DebugConsole(this);
     this.testControl = new TestControl(this);
+    this.devices = new VmDevices(this);
     this.walker = new GuestWalker(new EptGuestPhysMemory(this.ept));
     this.guestMem = new GuestMemory(this.ept, this.walker);
   }

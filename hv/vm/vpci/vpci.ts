@@ -61,6 +61,15 @@ export class Vpci implements PciCfgTarget {
     return true;
   }
 
+  /** Forget every function (VM shutdown, after deinit: the next create adds its own). */
+  clearVdevs(): void {
+    for (let i = 0; i < VPCI_MAX_VDEVS; i++) {
+      this.bdfs[i] = -1;
+      this.vdevs[i] = null;
+    }
+    this.count = 0;
+  }
+
   /** Slot of the function at `bdf`, or -1. */
   find(bdf: number): number {
     const n = this.count;
