@@ -36,6 +36,8 @@ export class AcrnVm {
   readonly vmId: number;
   name = '';
   loadOrder = LOAD_ORDER_PRE;
+  /** ACRN's severity (vm-api.ts SEVERITY_*). */
+  severity = 0x10;
   state = VM_POWERED_OFF;
   /** IPIs between this VM's vLAPICs; must exist before the vCPUs (they take it). */
   readonly lapicBus = new VmLapicBus(this);

@@ -1,0 +1,165 @@
+// The VM lifecycle APIs (hv/vm/vm-api.ts) against every state, checked with
+// the table of /work/shared/ACRN-ABI.md "VM states and API guards" (written
+// out below as the expected results), for a standard VM and a real-time VM;
+// then 1,000 create/destroy cycles must leave the page pool where it was.
+import { describe, expect, it } from 'vitest';
+import { poolPages } from '../../arch/x86/intrinsics';
+import {
+  createVm, pauseVm, powerOffRtVm, resetVm, SEVERITY_RTVM, SEVERITY_STANDARD_VM, shutdownVm, startVm, VmCreateParams,
+} from '../../hv/vm/vm-api';
+import { VCPU_INIT, VCPU_OFFLINE, VCPU_RUNNABLE, VCPU_STOPPED } from '../../hv/vm/vcpu';
+import {
+  type AcrnVm, LOAD_ORDER_POST, VM_CREATED, VM_PAUSED, VM_POWERED_OFF, VM_READY_TO_POWEROFF, VM_RUNNING,
+} from '../../hv/vm/vm';
+import { type Env, makeEnv } from './vm-fixture';
+
+const OFF = VM_POWERED_OFF;
+const CREATED = VM_CREATED;
+const RUNNING = VM_RUNNING;
+const READY = VM_READY_TO_POWEROFF;
+const PAUSED = VM_PAUSED;
+
+function params(rt = false, vcpus = 2): VmCreateParams {
+  const p = new VmCreateParams();
+  p.name = rt ? 'rtvm' : 'post1';
+  p.loadOrder = LOAD_ORDER_POST;
+  p.severity = rt ? SEVERITY_RTVM : SEVERITY_STANDARD_VM;
+  p.vcpus = vcpus;
+  return p;
+}
+
+/** A VM in `state` through the APIs themselves. */
+function vmIn(env: Env, state: number, rt = false): AcrnVm {
+  const vm = env.vms.freeSlot() as AcrnVm;
+  if (state === OFF) return vm;
+  expect(createVm(vm, params(rt))).toBe(0);
+  if (state === CREATED) return vm;
+  if (state === PAUSED) {
+    expect(pauseVm(vm)).toBe(0);
+    return vm;
+  }
+  expect(startVm(vm)).toBe(0);
+  if (state === RUNNING) return vm;
+  expect(powerOffRtVm(vm)).toBe(0); // READY_TO_POWEROFF: real-time VMs only
+  return vm;
+}
+
+type Api = 'create' | 'start' | 'pause' | 'reset' | 'shutdown';
+function call(api: Api, vm: AcrnVm, rt: boolean): number {
+  if (api === 'create') return createVm(vm, params(rt));
+  if (api === 'start') return startVm(vm);
+  if (api === 'pause') return pauseVm(vm);
+  if (api === 'reset') return resetVm(vm);
+  return shutdownVm(vm);
+}
+
+// [API, state before, return value, state after], from ACRN-ABI.md.
+const STANDARD: [Api, number, number, number][] = [
+  ['create', OFF, 0, CREATED], ['create', CREATED, -1, CREATED], ['create', RUNNING, -1, RUNNING], ['create', PAUSED, -1, PAUSED],
+  ['start', OFF, -1, OFF], ['start', CREATED, 0, RUNNING], ['start', RUNNING, -1, RUNNING], ['start', PAUSED, -1, PAUSED],
+  ['pause', OFF, -1, OFF], ['pause', CREATED, 0, PAUSED], ['pause', RUNNING, 0, PAUSED], ['pause', PAUSED, 0, PAUSED],
+  ['reset', OFF, -1, OFF], ['reset', CREATED, -1, CREATED], ['reset', RUNNING, -1, RUNNING], ['reset', PAUSED, 0, CREATED],
+  ['shutdown', OFF, -1, OFF], ['shutdown', CREATED, -1, CREATED], ['shutdown', RUNNING, -1, RUNNING], ['shutdown', PAUSED, 0, OFF],
+];
+// A real-time VM: a running one is not paused; READY_TO_POWEROFF pauses.
+const REALTIME: [Api, number, number, number][] = [
+  ['pause', RUNNING, 0, RUNNING], ['pause', READY, 0, PAUSED],
+  ['create', READY, -1, READY], ['start', READY, -1, READY], ['reset', READY, -1, READY], ['shutdown', READY, -1, READY],
+];
+
+describe('VM APIs against every state (ACRN-ABI.md)', () => {
+  for (const [api, before, rc, after] of STANDARD) {
+    it(`standard VM: ${api} in state ${before} returns ${rc} and leaves state ${after}`, () => {
+      const env = makeEnv();
+      const vm = vmIn(env, before);
+      expect(call(api, vm, false)).toBe(rc);
+      expect(vm.state).toBe(after);
+    });
+  }
+  for (const [api, before, rc, after] of REALTIME) {
+    it(`real-time VM: ${api} in state ${before} returns ${rc} and leaves state ${after}`, () => {
+      const env = makeEnv();
+      const vm = vmIn(env, before, true);
+      expect(call(api, vm, true)).toBe(rc);
+      expect(vm.state).toBe(after);
+    });
+  }
+
+  it('a standard VM has no READY_TO_POWEROFF: powerOffRtVm refuses it', () => {
+    const env = makeEnv();
+    const vm = vmIn(env, RUNNING);
+    expect(powerOffRtVm(vm)).toBe(-1);
+    expect(vm.state).toBe(RUNNING);
+  });
+});
+
+describe('what the transitions do to the vCPUs', () => {
+  it('create: vCPUs allocated and waiting; start: the BSP runnable, the AP waits for SIPI; pause: all stopped', () => {
+    const env = makeEnv();
+    const vm = env.vms.freeSlot() as AcrnVm;
+    expect(createVm(vm, params(false, 2))).toBe(0);
+    expect([vm.vcpus[0].state, vm.vcpus[1].state]).toEqual([VCPU_INIT, VCPU_INIT]);
+    expect(vm.vcpus[1].waitingForSipi).toBe(true);
+    expect(startVm(vm)).toBe(0);
+    expect([vm.vcpus[0].state, vm.vcpus[1].state]).toEqual([VCPU_RUNNABLE, VCPU_INIT]);
+    expect(env.sched.count).toBe(1);
+    expect(pauseVm(vm)).toBe(0);
+    expect([vm.vcpus[0].state, vm.vcpus[1].state]).toEqual([VCPU_STOPPED, VCPU_STOPPED]);
+    expect(env.sched.count).toBe(0);
+  });
+
+  it('reset: vCPUs back to power-up (pending events and vLAPIC state dropped), devices reset; start runs the BSP again', () => {
+    const env = makeEnv();
+    const vm = vmIn(env, RUNNING);
+    vm.vcpus[0].pendingNmi = 3;
+    vm.vcpus[0].vlapic.tpr = 0x50;
+    expect(pauseVm(vm)).toBe(0);
+    expect(resetVm(vm)).toBe(0);
+    expect(vm.vcpus[0].pendingNmi).toBe(0);
+    expect(vm.vcpus[0].vlapic.tpr).toBe(0);
+    expect(vm.vcpus[0].launched).toBe(false);
+    expect(startVm(vm)).toBe(0);
+    expect(vm.vcpus[0].state).toBe(VCPU_RUNNABLE);
+  });
+
+  it('shutdown: vCPUs offline, registrations gone, the slot is free again', () => {
+    const env = makeEnv();
+    const vm = vmIn(env, PAUSED);
+    expect(vm.io.findPio(0x3f8)).toBeGreaterThanOrEqual(0);
+    expect(shutdownVm(vm)).toBe(0);
+    expect([vm.vcpus[0].state, vm.vcpus[1].state]).toEqual([VCPU_OFFLINE, VCPU_OFFLINE]);
+    expect(vm.io.findPio(0x3f8)).toBe(-1);
+    expect(vm.io.mmioRegions).toBe(0);
+    expect(env.vms.freeSlot()).toBe(vm);
+    expect(env.sched.assignedCount).toBe(0);
+  });
+
+  it('a create that runs out of pool pages fails, leaves the VM off and gives every page back', () => {
+    const env = makeEnv();
+    const hog: number[] = [];
+    const vm = env.vms.freeSlot() as AcrnVm;
+    // Leave only a few pages: enough for the EPT root and bitmaps, not for the vCPUs.
+    while (poolPages(0) > 6) hog.push(env.m.pageAlloc());
+    const before = poolPages(0);
+    expect(createVm(vm, params(false, 2))).toBe(-1);
+    expect(vm.state).toBe(OFF);
+    expect(poolPages(0)).toBe(before);
+    for (const pa of hog) env.m.pageFree(pa);
+  });
+});
+
+describe('1,000 create/destroy cycles', () => {
+  it('leave the page pool exactly where it started', () => {
+    const env = makeEnv();
+    const vm = env.vms.freeSlot() as AcrnVm;
+    const before = poolPages(0);
+    for (let i = 0; i < 1000; i++) {
+      expect(createVm(vm, params(false, 2))).toBe(0);
+      expect(startVm(vm)).toBe(0);
+      expect(pauseVm(vm)).toBe(0);
+      expect(shutdownVm(vm)).toBe(0);
+    }
+    expect(poolPages(0)).toBe(before);
+    expect(env.sched.assignedCount).toBe(0);
+  });
+});
