@@ -1,19 +1,21 @@
 // The hypervisor's TypeScript entry: kmain (native) calls it once on the boot
 // CPU after long mode, the memory map, the Wasm window and the page pool are set up.
 import { CpuInfo } from '../arch/x86/cpu';
-import { exitFloor, heapUsed, selftestFault, testExit } from '../arch/x86/intrinsics';
+import { cpuCount, exitFloor, heapUsed, selftestFault, testExit, tscKhz } from '../arch/x86/intrinsics';
 import { COM1_BASE, Uart16550 } from '../arch/x86/serial';
-import { VMX_USABLE, VmxCaps } from '../arch/x86/vmx-caps';
+import { CAP_MISC, VMX_USABLE, VmxCaps } from '../arch/x86/vmx-caps';
 import { printBanner, printCmdline, printCpu, printMemoryMap, printVmx } from './boot-report';
 import { Cmdline } from './cmdline';
 import { LOG_ERROR, LOG_INFO, LOG_WARN, log } from './log';
 import { Shell } from './shell';
-import { VmxRoot } from '../arch/x86/vmx';
-import { Scheduler } from './vm/sched';
+import { PcpuTable } from './pcpu';
+import { BSP_IDLE_US, bringUpCpus, handOffVcpus, printSmp, stopCpus, tscTicks, waitForCpus } from './smp';
 import { launchTestVms } from './vm/test-vms';
-import { PcpuLoop } from './vm/vcpu-run';
 import { VmTable } from './vm/vm-table';
 import { startVmx } from './vmx-start';
+
+/** The AP entry, called from C (arch/x86/native/ap_start.c): see hv/smp.ts. */
+export { hvApEntry } from './smp';
 
 /** Exit status given to the emulator (QEMU isa-debug-exit, Bochs) when the hypervisor stops. */
 export const EXIT_POWEROFF = 0;
@@ -50,6 +52,7 @@ export function hvMain(): number {
   const cpu = new CpuInfo();
   cpu.read();
   printCpu(cpu);
+  printSmp(cpuCount());
   const cmdline = new Cmdline();
   cmdline.read();
   printCmdline(cmdline);
@@ -58,32 +61,42 @@ export function hvMain(): number {
   const caps = new VmxCaps();
   caps.probe(cpu);
   printVmx(cpu, caps);
+  // Every pCPU's scheduler, run loop and VMX root, built before any AP starts (hv/smp.ts).
+  const pcpus = new PcpuTable(cpuCount(), caps.msrLo(CAP_MISC) & 0x1f);
   log.begin(LOG_INFO);
   log.str('TypeScript heap in use after boot: ');
   log.dec(heapUsed());
   log.str(' bytes');
   log.end();
   if (caps.reason !== VMX_USABLE) {
+    bringUpCpus(pcpus, null, null);
     log.line(LOG_INFO, 'System halted.');
     return stopMachine(uart, EXIT_NO_VMX);
   }
-  const root = new VmxRoot();
-  const platform = startVmx(caps, root);
+  const platform = startVmx(caps, pcpus.roots[0]);
   if (platform === null) {
+    bringUpCpus(pcpus, null, null);
     log.line(LOG_INFO, 'System halted.');
     return stopMachine(uart, EXIT_NO_VMX);
   }
   // make bench: `hv.exit_floor=1` handles CPUID/VMCALL exits in the assembly floor.
   if (cmdline.is('hv.exit_floor', '1')) exitFloor(1);
-  const sched = new Scheduler(0);
-  const vms = new VmTable(sched, platform);
+  platform.tscKhz = tscKhz(); // CPUID 0x40000010 EAX (vcpuid.ts)
+  const vms = new VmTable(pcpus.scheds[0], platform);
+  vms.pcpus = pcpus;
+  bringUpCpus(pcpus, caps, platform);
   launchTestVms(vms);
-  const loop = new PcpuLoop(sched, platform.preemptionShift);
+  handOffVcpus(pcpus);
+  waitForCpus(pcpus, platform.tscKhz, 200);
+  const loop = pcpus.loops[0];
+  loop.idleTsc = tscTicks(BSP_IDLE_US, platform.tscKhz);
   const shell = new Shell(uart);
   shell.vms = vms;
   shell.loop = loop;
+  shell.pcpus = pcpus;
   shell.prompt();
   loop.run(shell);
+  stopCpus();
   platform.lapic.stopTimer();
   log.line(LOG_INFO, 'Powering off.');
   return stopMachine(uart, EXIT_POWEROFF);

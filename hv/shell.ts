@@ -2,9 +2,11 @@
 // first cut has `help` and `version` plus two commands of our own, `echo` and
 // `poweroff`. Input is polled; a line is edited in a fixed buffer and the
 // command is found in a const table, so running a command allocates nothing.
+import { SMP_IDLE_WAKEUPS, SMP_KICKS, cpuApicId, smpInfo } from '../arch/x86/intrinsics';
 import { Uart16550 } from '../arch/x86/serial';
 import { EXIT_REASON_COUNT, EXIT_REASON_NAMES } from '../arch/x86/vmcs';
 import { LOG_ERROR, LOG_INFO, log } from './log';
+import type { PcpuTable } from './pcpu';
 import { VCPU_STATE_NAMES } from './vm/vcpu';
 import type { PcpuLoop } from './vm/vcpu-run';
 import { EXIT_FLAGS, EXIT_HANDLED } from './vm/vmexit';
@@ -35,6 +37,8 @@ export class Shell {
   /** The VMs and the run loop, once VMX is up (null before). */
   vms: VmTable | null = null;
   loop: PcpuLoop | null = null;
+  /** Every pCPU's loop (hv/pcpu.ts), once VMX is up. */
+  pcpus: PcpuTable | null = null;
 
   constructor(uart: Uart16550) {
     this.uart = uart;
@@ -204,7 +208,7 @@ function cmdExitStats(sh: Shell): void {
   const t = sh.vms as VmTable;
   log.begin(LOG_INFO);
   log.str('VM exits: ');
-  log.dec(sh.loop === null ? 0 : sh.loop.exits);
+  log.dec(sh.pcpus !== null ? sh.pcpus.totalExits() : sh.loop === null ? 0 : sh.loop.exits);
   log.end();
   for (let r = 0; r < EXIT_REASON_COUNT; r++) {
     let total = 0;
@@ -222,15 +226,43 @@ function cmdExitStats(sh: Shell): void {
   }
 }
 
+const PCPU_STATE_NAMES = ['offline', 'up', 'running', 'no VMX'];
+
+/** Ours: the pCPUs: APIC ID, state, vCPUs placed, VM exits, idle wake-ups, kicks received. */
+function cmdPcpuList(sh: Shell): void {
+  if (noVms(sh) || sh.pcpus === null) return;
+  const p = sh.pcpus;
+  log.line(LOG_INFO, 'PCPU  APIC_ID  STATE     VCPUS  EXITS  WAKEUPS  KICKS');
+  for (let i = 0; i < p.count; i++) {
+    const st = p.state[i] < PCPU_STATE_NAMES.length ? PCPU_STATE_NAMES[p.state[i]] : '?';
+    log.begin(LOG_INFO);
+    log.dec(i);
+    log.spaces(5);
+    log.dec(cpuApicId(i));
+    log.spaces(8);
+    log.str(st);
+    log.spaces(10 - st.length);
+    log.dec(p.scheds[i].assignedCount);
+    log.spaces(6);
+    log.dec(p.loops[i].exits);
+    log.str(' ');
+    log.dec(smpInfo(SMP_IDLE_WAKEUPS, i));
+    log.str(' ');
+    log.dec(smpInfo(SMP_KICKS, i));
+    log.end();
+  }
+}
+
 /** The command table: names, help text and handlers, index-aligned. */
-const COMMAND_NAMES = ['help', 'version', 'vm_list', 'vcpu_list', 'exit_stats', 'echo', 'poweroff'];
+const COMMAND_NAMES = ['help', 'version', 'vm_list', 'vcpu_list', 'pcpu_list', 'exit_stats', 'echo', 'poweroff'];
 const COMMAND_HELP = [
   'list the commands',
   'show the hypervisor version',
   'list the VMs: id, name, state, load order',
   'list the vCPUs: VM, vCPU, pCPU, state, exits',
+  'list the pCPUs: APIC ID, state, vCPUs, exits, idle wake-ups, kicks (not an ACRN command)',
   'VM-exit counters by reason (not an ACRN command)',
   'print the rest of the line (not an ACRN command)',
   'power the machine off (not an ACRN command)',
 ];
-const COMMAND_HANDLERS = [cmdHelp, cmdVersion, cmdVmList, cmdVcpuList, cmdExitStats, cmdEcho, cmdPoweroff];
+const COMMAND_HANDLERS = [cmdHelp, cmdVersion, cmdVmList, cmdVcpuList, cmdPcpuList, cmdExitStats, cmdEcho, cmdPoweroff];

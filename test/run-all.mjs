@@ -5,6 +5,7 @@
 //   5 harness (the emulator harness's own selftest)
 //   6 qemu (software emulation, no VMX)   7 bochs (VMX; two CPU models)
 //   8 vmx (the VMX core running the test guests in Bochs; two CPU models)
+//   9 smp (pCPU bring-up in Bochs: 2 CPUs in VMX root, VMs placed per pCPU)
 // TIERS=unit,qemu make test   runs a subset.
 import { spawn } from 'node:child_process';
 
@@ -17,6 +18,7 @@ const TIERS = [
   ['qemu', 'node', ['test/qemu/boot-qemu.mjs']],
   ['bochs', 'node', ['test/qemu/boot-bochs.mjs']],
   ['vmx', 'node', ['test/qemu/vmx-bochs.mjs']],
+  ['smp', 'node', ['test/qemu/smp-bochs.mjs']],
 ];
 const only = process.env.TIERS ? new Set(process.env.TIERS.split(',')) : null;
 

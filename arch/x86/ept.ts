@@ -29,7 +29,7 @@
 //
 // map/unmap/modify/translate allocate nothing but pool pages: no objects, no
 // arrays, no strings; the walk is recursion bounded by the 4 levels.
-import { hi, invept, pageAlloc, pageFree, peek64, poke64 } from './intrinsics';
+import { eptFlushCpus, hi, invept, pageAlloc, pageFree, peek64, poke64, thisCpu } from './intrinsics';
 import { hiOf, join, loOf } from '../../hv/u64';
 
 export const EPT_R = 1;
@@ -181,6 +181,14 @@ export class Ept {
   holes = 0;
   /** RFLAGS outcome of the last INVEPT (0 = success). */
   inveptStatus = 0;
+  /**
+   * pCPUs (bit n = pCPU n) that may hold translations of this EPT: those its
+   * vCPUs are placed on (Scheduler.assign). A change is flushed on each.
+   */
+  cpuMask = 0;
+  /** pCPUs that did not answer the last remote flush (0: all did), and how often that happened. */
+  remoteMissed = 0;
+  remoteMissCount = 0;
 
   // The operation in progress (set by map/unmap/modify, read by the walkers).
   private opStart = 0;
@@ -410,12 +418,20 @@ export class Ept {
   }
 
   /**
-   * INVEPT single-context for this EPTP, on this pCPU only. TODO(smp): other
-   * pCPUs running this VM's vCPUs must flush too (an IPI or a flush request
-   * served before their next VM entry), as ACRN's ept_flush_leaf_page does.
+   * INVEPT single-context for this EPTP on this pCPU, and on every other pCPU
+   * in cpuMask before returning (ACRN's ept_flush_leaf_page): a flush IPI
+   * whose native handler does the INVEPT and acknowledges; eptFlushCpus waits
+   * for the acknowledgements (arch/x86/native/smp_ipi.c). A pCPU that never
+   * answers is left in remoteMissed.
    */
   private flush(): void {
-    this.inveptStatus = invept(INVEPT_SINGLE_CONTEXT, eptPointerHi(this.pml4), eptPointerLo(this.pml4));
+    const hiPart = eptPointerHi(this.pml4);
+    const loPart = eptPointerLo(this.pml4);
+    this.inveptStatus = invept(INVEPT_SINGLE_CONTEXT, hiPart, loPart);
+    const others = this.cpuMask & ~(1 << thisCpu());
+    if (others === 0) return;
+    this.remoteMissed = eptFlushCpus(others, hiPart, loPart);
+    if (this.remoteMissed !== 0) this.remoteMissCount++;
   }
 
   /**

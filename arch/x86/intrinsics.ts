@@ -67,6 +67,8 @@ declare function __module_byte(index: number, offset: number): number;
 declare function __vcpu_forget(ctxPa: number): void;
 declare function __guest_ram_carve(size: number): number;
 declare function __exit_floor(on: number): void;
+declare function __smp_info(which: number, index: number): number;
+declare function __smp_op(op: number, a: number, b: number, c: number): number;
 
 /** What a simulated machine implements; one method per intrinsic. */
 export interface HwBackend {
@@ -117,6 +119,11 @@ export interface HwBackend {
   vcpuForget(ctxPa: number): void;
   guestRamCarve(size: number): number;
   exitFloor(on: number): void;
+  smpInfo(which: number, index: number): number;
+  startCpus(): number;
+  cpuIdle(deadlineTsc: number): number;
+  kickCpu(cpu: number): number;
+  eptFlushCpus(mask: number, eptpHi: number, eptpLo: number): number;
 }
 
 const NATIVE: boolean = __NATIVE__;
@@ -249,6 +256,54 @@ export function vcpuRun(ctxPa: number, launch: number): number { return NATIVE ?
 export function vcpuForget(ctxPa: number): void { if (NATIVE) __vcpu_forget(ctxPa); else simulated().vcpuForget(ctxPa); }
 /** Bytes of the XSAVE area for the features this hypervisor lets guests use (CPUID.0DH). */
 export function xsaveSize(): number { return NATIVE ? __xsave_size() : simulated().xsaveSize(); }
+
+// ---- pCPUs (arch/x86/native/ap_start.c, smp_ipi.c) ------------------------------
+// smpInfo `which`: see the SMP_* constants.
+export const SMP_CPU_COUNT = 0;
+export const SMP_APIC_ID = 1;
+export const SMP_ONLINE = 2;
+export const SMP_THIS_CPU = 3;
+export const SMP_TSC_KHZ = 4;
+export const SMP_IDLE_WAKEUPS = 5;
+export const SMP_KICKS = 6;
+export const SMP_FLUSHES = 7;
+// __smp_op operations (one import for four: Wasm import fields are scarce,
+// tools/PORFFOR.md B15); each has its own wrapper below.
+const SMP_OP_START = 0;
+const SMP_OP_IDLE = 1;
+const SMP_OP_KICK = 2;
+const SMP_OP_EPT_FLUSH = 3;
+/** IPI vector kickCpu sends (EOI only, native IDT gate; an exit reason 1 in a guest). */
+export const KICK_VECTOR = 0xf0;
+/** IPI vector of eptFlushCpus (INVEPT in the native handler). */
+export const FLUSH_VECTOR = 0xf1;
+export function smpInfo(which: number, index: number): number { return NATIVE ? __smp_info(which, index) : simulated().smpInfo(which, index); }
+/** TSC frequency in kHz, calibrated at boot against PIT channel 2 (0 if that failed). */
+export function tscKhz(): number { return smpInfo(SMP_TSC_KHZ, 0); }
+/** Index of the executing pCPU (0 = boot CPU). */
+export function thisCpu(): number { return smpInfo(SMP_THIS_CPU, 0); }
+/** Processors enumerated from the ACPI MADT (boot CPU included; 1 without a MADT). */
+export function cpuCount(): number { return smpInfo(SMP_CPU_COUNT, 0); }
+export function cpuApicId(cpu: number): number { return smpInfo(SMP_APIC_ID, cpu); }
+export function cpuOnline(cpu: number): boolean { return smpInfo(SMP_ONLINE, cpu) !== 0; }
+/**
+ * Boot CPU only, once: INIT-SIPI-SIPI every enumerated AP; each then waits for
+ * the TypeScript lock and calls hvApEntry(cpu). Returns the CPUs online.
+ */
+export function startCpus(): number { return NATIVE ? __smp_op(SMP_OP_START, 0, 0, 0) : simulated().startCpus(); }
+/**
+ * Nothing to run: release the TypeScript lock and HLT (interrupts on) until
+ * kicked or the TSC reaches deadlineTsc (checked at each wake-up, e.g. the
+ * host LAPIC timer tick), then take the lock again. Returns 1 if kicked.
+ */
+export function cpuIdle(deadlineTsc: number): number { return NATIVE ? __smp_op(SMP_OP_IDLE, deadlineTsc, 0, 0) : simulated().cpuIdle(deadlineTsc); }
+/** Make another online pCPU re-evaluate its vCPUs (KICK_VECTOR IPI). 1 if sent. */
+export function kickCpu(cpu: number): number { return NATIVE ? __smp_op(SMP_OP_KICK, cpu, 0, 0) : simulated().kickCpu(cpu); }
+/**
+ * INVEPT single-context for the EPTP on every other online pCPU in `mask`
+ * (bit n = pCPU n), waiting for each to answer. Returns the mask that never did.
+ */
+export function eptFlushCpus(mask: number, eptpHi: number, eptpLo: number): number { return NATIVE ? __smp_op(SMP_OP_EPT_FLUSH, mask, eptpHi, eptpLo) : simulated().eptFlushCpus(mask, eptpHi, eptpLo); }
 
 // ---- test hooks ---------------------------------------------------------------
 /** make bench: CPUID and VMCALL exits handled by the assembly floor (1) or the full path (0). */

@@ -359,6 +359,54 @@ export class SimMachine implements HwBackend {
   exitFloor(on: number): void {
     this.exitFloorOn = on;
   }
+  // ---- pCPUs ------------------------------------------------------------------------
+  /** APIC IDs of the enumerated CPUs (index 0 = boot CPU). */
+  cpuApicIds: number[] = [0];
+  /** CPUs that come online on startCpus (indexes; the boot CPU always is). */
+  cpusThatStart: number[] = [];
+  cpusOnline: boolean[] = [true];
+  currentCpu = 0;
+  tscKhzValue = 2000000;
+  /** kickCpu calls: [cpu, ...]. */
+  kicks: number[] = [];
+  idleCalls: number[] = [];
+  /** eptFlushCpus calls: [mask, eptpHi, eptpLo]. */
+  eptFlushes: number[][] = [];
+  /** CPUs that never answer an EPT flush (bit mask). */
+  eptFlushDeaf = 0;
+  smpInfo(which: number, index: number): number {
+    switch (which) {
+      case 0: return this.cpuApicIds.length;
+      case 1: return index < this.cpuApicIds.length ? this.cpuApicIds[index] : 0;
+      case 2: return this.cpusOnline[index] === true ? 1 : 0;
+      case 3: return this.currentCpu;
+      case 4: return this.tscKhzValue;
+      default: return 0;
+    }
+  }
+  startCpus(): number {
+    for (const c of this.cpusThatStart) if (c < this.cpuApicIds.length) this.cpusOnline[c] = true;
+    return this.cpusOnline.filter((x) => x).length;
+  }
+  cpuIdle(deadlineTsc: number): number {
+    this.idleCalls.push(deadlineTsc);
+    if (this.tsc < deadlineTsc) this.tsc = deadlineTsc;
+    return 0;
+  }
+  kickCpu(cpu: number): number {
+    if (cpu === this.currentCpu || this.cpusOnline[cpu] !== true) return 0;
+    this.kicks.push(cpu);
+    return 1;
+  }
+  eptFlushCpus(mask: number, eptpHi: number, eptpLo: number): number {
+    this.eptFlushes.push([mask, eptpHi, eptpLo]);
+    let deaf = 0;
+    for (let c = 0; c < this.cpusOnline.length; c++) {
+      if (c !== this.currentCpu && this.cpusOnline[c] === true && (mask & (1 << c)) !== 0) deaf |= mask & this.eptFlushDeaf & (1 << c);
+    }
+    return deaf;
+  }
+
   /** Next address guestRamCarve hands out (2 MiB aligned, above the pool). */
   guestRamNext = 0x10000000;
   guestRamCarve(size: number): number {

@@ -6,6 +6,11 @@ import { VCPU_HALTED, VCPU_RUNNABLE, VCPU_STOPPED, type Vcpu } from './vcpu';
 
 export const RUNQ_CAPACITY = 32;
 
+/** Told when a vCPU of this pCPU becomes runnable, so another pCPU can kick it (hv/pcpu.ts). */
+export interface RemoteWaker {
+  wakeRemote(pcpu: number): void;
+}
+
 export class Scheduler {
   readonly pcpu: number;
   readonly queue: (Vcpu | null)[] = [];
@@ -20,6 +25,8 @@ export class Scheduler {
   switches = 0;
   /** The running vCPU's slice ended (preemption-timer exit): pick the next one. */
   yieldRequested = false;
+  /** Set for SMP: a wake may come from another pCPU, which must then kick this one. */
+  waker: RemoteWaker | null = null;
 
   constructor(pcpu: number) {
     this.pcpu = pcpu;
@@ -37,6 +44,7 @@ export class Scheduler {
     this.assigned[n] = vcpu;
     this.assignedCount = n + 1;
     vcpu.pcpu = this.pcpu;
+    vcpu.vm.ept.cpuMask |= 1 << this.pcpu; // its EPT changes are flushed here too (ept.ts)
     return true;
   }
 
@@ -66,6 +74,7 @@ export class Scheduler {
     if (n === RUNQ_CAPACITY) return; // cannot happen: at most `assigned` vCPUs
     this.queue[n] = vcpu;
     this.count = n + 1;
+    if (this.waker !== null) this.waker.wakeRemote(this.pcpu);
   }
 
   remove(vcpu: Vcpu): void {

@@ -10,7 +10,9 @@
 // space is unmapped MMIO (reads all ones). Module option `vcpus=<1..4>` gives
 // it more vCPUs: vCPU 0 starts as above, the others wait for INIT-SIPI-SIPI
 // from it through their vLAPICs (vcpu-lapic.ts).
-// Module option `name=<vm name>` names the VM; `arg=<decimal>` is passed to
+// Module option `link=<vm name>` connects its COM2 (vuart 1) to that VM's COM2.
+// Module option `pcpu=<n>` (default 0) places its vCPUs on pCPU n, which must
+// be online. Module option `name=<vm name>` names the VM; `arg=<decimal>` is passed to
 // long64 guests in RSI (RDI holds the VM id).
 // These stand in for the scenario's pre-launched VMs until the scenario and
 // the software loader exist.
@@ -25,6 +27,7 @@ import { setGuestLongMode64, setGuestProtected32, setGuestRealModeReset } from '
 import { DEBUG_CONSOLE_PORT, TEST_CONTROL_PORT } from './debug-port';
 import { WIDTH_ANY } from './io-emul';
 import { TEST_MMIO_GPA, TEST_MMIO_SIZE, TestMmioDevice } from './test-mmio';
+import { vuartConnect } from './vuart';
 import { LAPIC_MMIO_GPA, LAPIC_MMIO_SIZE } from './vcpu-lapic';
 import { VCPU_INIT } from './vcpu';
 import { allocateBitmaps, setupVmcs } from './vmcs-setup';
@@ -32,6 +35,8 @@ import type { VmTable } from './vm-table';
 import { LOAD_ORDER_PRE, MAX_VCPUS_PER_VM, VM_RUNNING, type AcrnVm } from './vm';
 
 export const TEST_VM_RAM = 4 * 1024 * 1024;
+/** vuart 0 (COM1, the console) and vuart 1 (COM2, for `link=`). */
+const TEST_VM_VUARTS = 2;
 const IMAGE_GPA = 0x100000;
 const IMAGE_MAX = 0x100000;
 const REAL_IMAGE_GPA = 0xf0000;
@@ -116,6 +121,8 @@ function buildTestVm(vm: AcrnVm, moduleIndex: number, kind: number, name: string
   // The test MMIO device (built here, at boot: test VMs are never created later).
   if (!vm.io.registerMmio(TEST_MMIO_GPA, TEST_MMIO_SIZE, new TestMmioDevice())) return failed(vm, 'MMIO registry full');
   if (!vm.io.registerMmio(LAPIC_MMIO_GPA, LAPIC_MMIO_SIZE, vm.lapicMmio)) return failed(vm, 'MMIO registry full');
+  // A pre-launched VM's devices (vm-devices.ts): vPIC, vIOAPIC, COM1 (console) and COM2, vPCI with the host bridge and ECAM.
+  if (!vm.devices.init(TEST_VM_VUARTS, true, true)) return failed(vm, 'device registration failed');
   const vcpu = vm.vcpus[0];
   if (!vcpu.allocate()) return failed(vm, 'page pool exhausted (vCPU)');
   vm.vcpuCount = 1;
@@ -198,6 +205,33 @@ export function launchTestVms(table: VmTable): number {
       log.end();
       continue;
     }
+    const where = option(text, 'pcpu');
+    const pcpu = where === '' ? 0 : parseInt(where, 10);
+    if (table.pcpus !== null) {
+      const sched = table.pcpus.schedulerOf(pcpu);
+      if (sched === null) {
+        log.begin(LOG_ERROR);
+        log.str('module ');
+        log.dec(i);
+        log.str(': pcpu=');
+        log.str(where);
+        log.str(' is not an online pCPU (');
+        log.dec(table.pcpus.count);
+        log.str(' enumerated); VM not created');
+        log.end();
+        continue;
+      }
+      vm.scheduler = sched;
+    } else if (pcpu !== 0) {
+      log.begin(LOG_ERROR);
+      log.str('module ');
+      log.dec(i);
+      log.str(': pcpu=');
+      log.str(where);
+      log.str(' but only pCPU 0 runs vCPUs; VM not created');
+      log.end();
+      continue;
+    }
     if (!buildTestVm(vm, i, kind, name, argument, vcpus)) continue;
     log.begin(LOG_INFO);
     log.str('vm');
@@ -207,8 +241,42 @@ export function launchTestVms(table: VmTable): number {
     log.str('): ');
     log.str(KIND_NAMES[kind]);
     log.str(' test VM started');
+    if (pcpu !== 0) {
+      log.str(' on pCPU ');
+      log.dec(pcpu);
+    }
     log.end();
     started++;
   }
+  connectLinks(table);
   return started;
+}
+
+/** Connect the COM2 vuarts that `link=` options name, once every test VM exists. */
+function connectLinks(table: VmTable): void {
+  const n = moduleCount();
+  for (let i = 0; i < n; i++) {
+    const text = moduleString(i);
+    const peerName = option(text, 'link');
+    if (peerName === '' || option(text, 'guest') === '') continue;
+    const given = option(text, 'name');
+    const self = table.findByName(given !== '' ? given : option(text, 'guest'));
+    const peer = table.findByName(peerName);
+    if (self === null || peer === null || self === peer || self.devices.vuartCount < 2 || peer.devices.vuartCount < 2) {
+      log.begin(LOG_ERROR);
+      log.str('module ');
+      log.dec(i);
+      log.str(': link=');
+      log.str(peerName);
+      log.str(' names no other running test VM; COM2 left unconnected');
+      log.end();
+      continue;
+    }
+    vuartConnect(self.devices.vuarts[1], peer.devices.vuarts[1]);
+    log.begin(LOG_INFO);
+    log.str(self.name);
+    log.str(': COM2 connected to ');
+    log.str(peer.name);
+    log.end();
+  }
 }

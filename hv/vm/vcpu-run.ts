@@ -2,7 +2,7 @@
 // inject what is pending, arm the VMX-preemption timer for one slice, enter
 // the guest, then decode the exit once and dispatch it. Between slices and
 // while idle the loop fires due vCPU timers and polls the hypervisor shell.
-import { rdtsc, vcpuRun, vmptrld, vmread, vmwrite } from '../../arch/x86/intrinsics';
+import { cpuIdle, rdtsc, vcpuRun, vmptrld, vmread, vmwrite } from '../../arch/x86/intrinsics';
 import { VM_INSTRUCTION_ERROR, VMX_PREEMPTION_TIMER_VALUE } from '../../arch/x86/vmcs';
 import { ExitInfo } from '../../arch/x86/vmexit-info';
 import { LOG_ERROR, log } from '../log';
@@ -30,8 +30,16 @@ export class PcpuLoop {
   sliceTicks = 0;
   /** TSC ticks per preemption-timer tick (2^IA32_VMX_MISC[4:0]). */
   tscPerTick = 1;
+  /** TSC when the running vCPU's slice began. */
+  sliceStart = 0;
   exits = 0;
   entryFailures = 0;
+  /**
+   * With nothing runnable, idle (cpuIdle: TypeScript lock released, HLT) for
+   * at most this many TSC ticks, or until the next vCPU timer is due; 0 spins
+   * (unit tests). The boot CPU keeps it short: it polls the shell's UART.
+   */
+  idleTsc = 0;
 
   constructor(sched: Scheduler, preemptionShift: number) {
     this.sched = sched;
@@ -79,6 +87,7 @@ export class PcpuLoop {
    * vCPU runs (the timer exit ends the slice early: the loop then fires it).
    */
   private armPreemption(newSlice: boolean): void {
+    if (newSlice) this.sliceStart = rdtsc();
     let ticks = newSlice ? this.sliceTicks : vmread(VMX_PREEMPTION_TIMER_VALUE);
     const due = this.nextDeadline();
     if (due !== 0) {
@@ -127,6 +136,10 @@ export class PcpuLoop {
     v.lastRipHi = exit.ripHi;
     dispatchExit(v, exit);
     noteInterruptedEvent(v, exit);
+    // The preemption timer counts only in guest mode (SDM Vol. 3C 26.5.1): a
+    // vCPU that exits all the time would keep its slice for ever. A slice is
+    // SLICE_TSC of wall time, exits included.
+    if (rdtsc() - this.sliceStart >= SLICE_TSC) s.yieldRequested = true;
   }
 
   /**
@@ -147,6 +160,11 @@ export class PcpuLoop {
       }
       if (current === null) {
         if (poller.poll()) return;
+        if (this.idleTsc > 0) {
+          const due = this.nextDeadline();
+          const until = rdtsc() + this.idleTsc;
+          cpuIdle(due !== 0 && due < until ? due : until);
+        }
         continue;
       }
       this.runOnce(current, newSlice);

@@ -17,13 +17,15 @@ root=$(cd "$here/../.." && pwd)
 native="$root/arch/x86/native"
 CC=${CC:-gcc}
 srcs="$native/multiboot2.c $native/memmap.c $native/palloc.c $native/physaccess.c"
+# Compiled freestanding too, tested by acpi_test.c (MADT parsing).
+extra_srcs="$native/acpi.c"
 out=$(mktemp -d "${TMPDIR:-/tmp}/native-mm.XXXXXX") || exit 1
 trap 'rm -rf "$out"' EXIT INT TERM
 status=0
 
 # 1. Freestanding compile check.
 gccinc=$($CC -print-file-name=include)
-for src in $srcs; do
+for src in $srcs $extra_srcs; do
 	if ! $CC -std=gnu11 -ffreestanding -nostdinc -isystem "$gccinc" \
 		-fno-stack-protector -fno-pic -fno-pie -mno-red-zone -mcmodel=small \
 		-O2 -Wall -Wextra -Werror -c "$src" -o "$out/$(basename "$src" .c).o"; then
@@ -64,5 +66,21 @@ if $CC $san -o "$out/probe" "$out/probe.c" 2>/dev/null && "$out/probe" 2>/dev/nu
 else
 	echo "native-mm: sanitizers unavailable here, skipped"
 fi
+
+# 4. The ACPI MADT parser (arch/x86/native/acpi.c), plain and with sanitizers.
+for flags in "" "$san"; do
+	# shellcheck disable=SC2086
+	if [ -n "$flags" ] && ! { $CC $san -o "$out/probe" "$out/probe.c" 2>/dev/null && "$out/probe" 2>/dev/null; }; then
+		continue
+	fi
+	# shellcheck disable=SC2086
+	if ! $CC $hosted_flags $flags -o "$out/acpi_test" "$here/acpi_test.c" "$native/acpi.c"; then
+		echo "native-acpi: build failed"
+		status=1
+		continue
+	fi
+	if [ -n "$flags" ]; then echo "native-acpi (sanitized):"; else echo "native-acpi (plain):"; fi
+	"$out/acpi_test" || status=1
+done
 
 exit $status

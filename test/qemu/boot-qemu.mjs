@@ -41,6 +41,12 @@ const cases = [
     expect((r.serial.match(/VMX not available/g) || []).length === 1, 'exactly one VMX-not-available line', r);
     expect(guestCode(r) === EXIT_NO_VMX, 'stops with the no-VMX exit status', r);
   }],
+  ['-smp 2 without VMX: the MADT lists 2 CPUs, the AP comes up, the hypervisor stops cleanly', async () => {
+    const r = await boot('smp2', HV_ISO, { cpus: 2 });
+    expectInOrder(r.serial, [/TSC: \d+ kHz \(calibrated against PIT channel 2\)/, /CPUs: 2 \(ACPI MADT\), APIC IDs 0 1/,
+      'VMX not available', /SMP: 2 of 2 CPUs online/, 'System halted.']);
+    expect(guestCode(r) === EXIT_NO_VMX, 'exit status 2 (no VMX), no hang', r);
+  }],
   ['RAM above 4 GiB is in the map and the hypervisor still boots', async () => {
     const r = await boot('ram-5g', HV_ISO, { memMiB: 5120 });
     expectInOrder(r.serial, [/\[0x0000000100000000-0x[0-9a-f]{16}\] usable +\d+ MiB/, 'VMX not available']);

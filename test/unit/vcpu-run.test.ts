@@ -112,6 +112,21 @@ describe('PcpuLoop: slices and round robin', () => {
     expect(f.vcpu.state).toBe(VCPU_RUNNABLE);
   });
 
+  it('a vCPU that exits all the time still yields after SLICE_TSC of wall time (the preemption timer counts guest time only)', () => {
+    const f = makeFixture({ vcpus: 2 });
+    const [a, b] = f.vm.vcpus;
+    // Each entry of a costs 4 M TSC ticks of hypervisor time; its timer never expires.
+    const busy: Step = (m) => {
+      m.tsc += 4000000;
+      return CPUID;
+    };
+    const entries = scriptGuests(f, [[a, [busy, busy, busy, busy, busy]], [b, [CPUID]]]);
+    const loop = new PcpuLoop(f.sched, f.platform.preemptionShift);
+    loop.run(untilIdle(f));
+    // a runs until 10 M ticks have passed since its slice began (3 entries), then b gets its turn.
+    expect(entries.map((e) => e.vcpu).slice(0, 4)).toEqual([a, a, a, b]);
+  });
+
   it('the slice scales with IA32_VMX_MISC[4:0] (timer ticks = TSC >> shift)', () => {
     const f = makeFixture();
     expect(new PcpuLoop(f.sched, 5).sliceTicks).toBe(312500);

@@ -35,6 +35,7 @@ extern uint64_t boot_mapped_top;
 static Z_prog_instance_t ts_instance;
 
 uint32_t hv_heap_used(void) { return *Z_progZ_h(&ts_instance); }
+Z_prog_instance_t *hv_ts_instance(void) { return &ts_instance; }
 
 __attribute__((noreturn)) static void bad_boot(const char *what, const char *detail) {
   kputs("FATAL: ");
@@ -63,6 +64,8 @@ static void carve_or_die(uint64_t size, uint32_t kind, const char *what, uint64_
 }
 
 void kmain(uint32_t magic, uint64_t mbi) {
+  smp_set_gs_base(0); /* this_cpu() reads percpu[0].cpu_id (0) through GS */
+  smp_gs_ready();
   early_console_init();
   if (magic != MB2_BOOTLOADER_MAGIC) bad_boot("not booted by a multiboot2 loader", 0);
   if (!mb2_parse(mbi)) bad_boot("bad multiboot2 boot information", mb2_error());
@@ -79,6 +82,8 @@ void kmain(uint32_t magic, uint64_t mbi) {
     const struct mb2_module *m = mb2_module(i);
     if (m->end > m->start) phys_declare(m->start, m->end - m->start, PHYS_MODULE);
   }
+
+  smp_init(); /* TSC calibration, MADT, trampoline page, interrupt gates */
 
   extern void wasm_window_set(uint64_t base, uint64_t size);
   wasm_window_set(window, (uint64_t)WASM_WINDOW_MB * MIB);

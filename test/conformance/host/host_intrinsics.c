@@ -96,6 +96,8 @@ IMPORT(f64, __module_byte, f64 i, f64 k) { (void)inst; (void)i; (void)k; return 
 IMPORT(void, __vcpu_forget, f64 c) { (void)inst; (void)c; }
 IMPORT(f64, __guest_ram_carve, f64 s) { (void)inst; (void)s; return 0; }
 IMPORT(void, __exit_floor, f64 on) { (void)inst; (void)on; }
+IMPORT(f64, __smp_info, f64 w, f64 i) { (void)inst; (void)i; return w == 0 || w == 2 ? 1 : 0; }
+IMPORT(f64, __smp_op, f64 op, f64 a, f64 b, f64 c) { (void)inst; (void)a; (void)b; (void)c; return op == 0 ? 1 : 0; }
 IMPORT(void, __selftest_fault, f64 kind) { (void)inst; (void)kind; unavailable("selftest_fault"); }
 
 /* porffor's own imports: console.log of numbers and strings, time. */
