@@ -24,7 +24,7 @@ import { gprOffset } from '../../arch/x86/vcpu-ctx';
 import { LOG_INFO, log } from '../log';
 import { setGuestInitState, setGuestSipiVector } from './guest-state';
 import type { MmioDevice } from './io-emul';
-import { requestNmi } from './virq';
+import { requestNmi, wakeIfHalted } from './virq';
 import { VCPU_HALTED, VCPU_INIT, VCPU_RUNNABLE, VCPU_STOPPED, type Vcpu } from './vcpu';
 import type { AcrnVm } from './vm';
 import { vlapicDeliverIpi } from './vlapic-dest';
@@ -55,7 +55,7 @@ export class VcpuLapicSink implements VlapicSink {
   extInt(): void {
     const v = this.vcpu;
     v.pendingExtInt = true;
-    if (v.state === VCPU_HALTED) v.vm.scheduler.wake(v);
+    wakeIfHalted(v, true);
   }
 
   initSignal(): void {
@@ -63,6 +63,8 @@ export class VcpuLapicSink implements VlapicSink {
     if (v.state === VCPU_STOPPED) return;
     v.pendingInit = true;
     v.pendingSipiVector = -1;
+    // INIT resets the local APIC to its power-up state but for the APIC ID (SDM Vol. 3A 11.4.7.3; ACRN reset_vcpu(INIT_RESET)).
+    v.vlapic.initReset();
     // Off the run queue until the SIPI; a running vCPU stops at its next exit.
     if (v.state === VCPU_RUNNABLE || v.state === VCPU_HALTED) v.vm.scheduler.remove(v);
     v.state = VCPU_INIT;
@@ -77,9 +79,9 @@ export class VcpuLapicSink implements VlapicSink {
     v.vm.scheduler.wake(v);
   }
 
+  /** A new IRR bit: it ends a HLT only if the guest halted with IF = 1 and the vector beats the PPR. */
   kick(): void {
-    const v = this.vcpu;
-    if (v.state === VCPU_HALTED) v.vm.scheduler.wake(v);
+    wakeIfHalted(this.vcpu, true);
   }
 }
 

@@ -66,6 +66,8 @@ export class Vcpu {
   pendingSipiVector = -1;
   /** The vPIC's INTR reached this vCPU (ExtINT): take the vector from the vPIC at injection. */
   pendingExtInt = false;
+  /** RFLAGS.IF when it last executed HLT: whether a maskable interrupt ends the HLT. */
+  haltedWithIf = true;
   exits = 0;
   /** GUEST_RIP as it was at the last exit (for reports). */
   lastRipLo = 0;

@@ -59,12 +59,22 @@ function contributory(vector: number): boolean {
   return vector === 0 || (vector >= 10 && vector <= 13);
 }
 
-/** The vCPU has an event to deliver (what wakes it from HLT). */
-export function hasPendingEvent(vcpu: Vcpu): boolean {
-  if (vcpu.exceptionVector >= 0 || vcpu.pendingNmi > 0 || vcpu.pendingExtInt) return true;
+/** A maskable interrupt is pending: test port, vPIC ExtINT, or a vLAPIC vector above the PPR. */
+function maskablePending(vcpu: Vcpu): boolean {
   const irq = vcpu.pendingIrq;
   for (let i = 0; i < 8; i++) if (irq[i] !== 0) return true;
-  return vcpu.vlapic.pendingVector() >= 0;
+  return vcpu.pendingExtInt || vcpu.vlapic.pendingVector() >= 0;
+}
+
+/**
+ * The vCPU has an event that ends a HLT (SDM Vol. 2A HLT: "an enabled
+ * interrupt (including NMI and SMI), a debug exception, the BINIT# signal,
+ * the INIT# signal, or the RESET# signal"): an exception or NMI always; a
+ * maskable interrupt only when `interruptsEnabled` (RFLAGS.IF).
+ */
+export function hasPendingEvent(vcpu: Vcpu, interruptsEnabled: boolean): boolean {
+  if (vcpu.exceptionVector >= 0 || vcpu.pendingNmi > 0) return true;
+  return interruptsEnabled && maskablePending(vcpu);
 }
 
 /** Whether an ExtINT from the vPIC is waiting for its INTA. */
@@ -80,9 +90,16 @@ function nextInterrupt(vcpu: Vcpu): number {
   return vcpu.vlapic.pendingVector();
 }
 
-/** Make a halted vCPU runnable again once it has an event. */
-function wakeIfHalted(vcpu: Vcpu): void {
-  if (vcpu.state === VCPU_HALTED) vcpu.vm.scheduler.wake(vcpu);
+/**
+ * Make a halted vCPU runnable again if the event ends its HLT: an NMI (or
+ * exception) always, a maskable interrupt only if the guest halted with
+ * RFLAGS.IF = 1 (Vcpu.haltedWithIf, recorded by the HLT exit).
+ */
+export function wakeIfHalted(vcpu: Vcpu, maskable: boolean): void {
+  if (vcpu.state !== VCPU_HALTED) return;
+  if (maskable && !vcpu.haltedWithIf) return;
+  if (maskable && !maskablePending(vcpu)) return; // e.g. a vector the TPR holds back
+  vcpu.vm.scheduler.wake(vcpu);
 }
 
 /** External interrupt `vector` (0x10-0xFF) becomes pending. */
@@ -90,12 +107,12 @@ export function requestIrq(vcpu: Vcpu, vector: number): void {
   const word = vector >>> 5;
   const bits = vcpu.pendingIrq[word] | (1 << (vector & 31));
   vcpu.pendingIrq[word] = bits >>> 0;
-  wakeIfHalted(vcpu);
+  wakeIfHalted(vcpu, true);
 }
 
 export function requestNmi(vcpu: Vcpu): void {
   vcpu.pendingNmi++;
-  wakeIfHalted(vcpu);
+  wakeIfHalted(vcpu, false);
 }
 
 /**

@@ -864,16 +864,23 @@ describe('HLT', () => {
     expect(f.sched.count).toBe(0);
   });
 
-  it('with an interrupt or an NMI pending the vCPU stays runnable', () => {
+  it('with an interrupt pending and IF = 1, or an NMI pending, the vCPU stays runnable', () => {
     const f = makeFixture();
     requestIrq(f.vcpu, 0x30);
-    runExit(f, { reason: 12, instLen: 1 });
+    runExit(f, { reason: 12, instLen: 1, rflags: 0x202 });
     expect(f.vcpu.state).toBe(VCPU_RUNNABLE);
     expect(f.sched.count).toBe(1);
     const g = makeFixture();
     requestNmi(g.vcpu);
-    runExit(g, { reason: 12, instLen: 1 });
+    runExit(g, { reason: 12, instLen: 1, rflags: 0x2 });
     expect(g.vcpu.state).toBe(VCPU_RUNNABLE);
+  });
+
+  it('CLI; HLT with an interrupt pending halts: only an enabled interrupt ends a HLT (SDM Vol. 2A HLT)', () => {
+    const f = makeFixture();
+    requestIrq(f.vcpu, 0x30);
+    runExit(f, { reason: 12, instLen: 1, rflags: 0x2 });
+    expect(f.vcpu.state).toBe(VCPU_HALTED);
   });
 
   it('STI; HLT: advancing RIP ends the STI blocking (Table 25-3 bit 0)', () => {
@@ -882,9 +889,9 @@ describe('HLT', () => {
     expect(fieldLo(f.m, F.GUEST_INTERRUPTIBILITY_INFO)).toBe(0);
   });
 
-  it('a halted vCPU is woken by an interrupt request and rejoins the run queue', () => {
+  it('a halted vCPU (IF = 1) is woken by an interrupt request and rejoins the run queue', () => {
     const f = makeFixture();
-    runExit(f, { reason: 12, instLen: 1 });
+    runExit(f, { reason: 12, instLen: 1, rflags: 0x202 });
     requestIrq(f.vcpu, 0x41);
     expect(f.vcpu.state).toBe(VCPU_RUNNABLE);
     expect(f.sched.queue[0]).toBe(f.vcpu);

@@ -54,7 +54,7 @@ describe('injection priority: re-injection, then exception, NMI, external interr
     expect(entry(f)).toBe(0x80000202); // NMI
     expect(entry(f)).toBe(0x80000030); // external interrupt 30H
     expect(entry(f)).toBe(0);
-    expect(hasPendingEvent(f.vcpu)).toBe(false);
+    expect(hasPendingEvent(f.vcpu, true)).toBe(false);
   });
 
   it('a hardware exception with an error code writes it: #GP(0) is 0x80000b0d, error 0', () => {
@@ -321,9 +321,10 @@ describe('exception folding (SDM Vol. 3A 6.15, Tables 6-4 and 6-5)', () => {
 });
 
 describe('waking a halted vCPU', () => {
-  function halted(): Fixture {
+  /** vCPU 0 executed HLT with RFLAGS.IF = `ifFlag`. */
+  function halted(ifFlag = true): Fixture {
     const f = makeFixture({ vcpus: 2 });
-    runExit(f, { reason: 12, instLen: 1 });
+    runExit(f, { reason: 12, instLen: 1, rflags: ifFlag ? 0x202 : 0x2 });
     expect(f.vcpu.state).toBe(VCPU_HALTED);
     expect(f.sched.queue.slice(0, f.sched.count)).toEqual([f.vm.vcpus[1]]);
     return f;
@@ -334,6 +335,14 @@ describe('waking a halted vCPU', () => {
     requestIrq(f.vcpu, 0x41);
     expect(f.vcpu.state).toBe(VCPU_RUNNABLE);
     expect(f.sched.queue.slice(0, f.sched.count)).toEqual([f.vm.vcpus[1], f.vcpu]);
+  });
+
+  it('halted with IF = 0 (CLI; HLT), an interrupt request does not end the HLT, an NMI does (SDM Vol. 2A HLT)', () => {
+    const f = halted(false);
+    requestIrq(f.vcpu, 0x41);
+    expect(f.vcpu.state).toBe(VCPU_HALTED);
+    requestNmi(f.vcpu);
+    expect(f.vcpu.state).toBe(VCPU_RUNNABLE);
   });
 
   it('an NMI request wakes it', () => {

@@ -10,14 +10,20 @@ import type { Vcpu } from '../vcpu';
 import { XCR0_GUEST_FEATURES } from '../vcpuid';
 import { clearWindow, hasPendingEvent, INTR_INFO_VALID, queueException, VECTOR_GP, VECTOR_UD } from '../virq';
 
+const RFLAGS_IF = 0x200;
 const RAX = 0;
 const RCX = 1;
 const RDX = 2;
 
-/** HLT: skip it, then leave the run queue until an event is pending. */
+/**
+ * HLT: skip it, then leave the run queue until an event that ends a HLT is
+ * pending; with RFLAGS.IF = 0 only an NMI (or INIT) does (SDM Vol. 2A HLT).
+ */
 export function hltExit(vcpu: Vcpu, exit: ExitInfo): void {
   vcpu.advanceRip(exit.ripHi, exit.ripLo, exit.instLen);
-  if (!hasPendingEvent(vcpu)) vcpu.vm.scheduler.halt(vcpu);
+  const interruptsEnabled = (exit.rflags & RFLAGS_IF) !== 0;
+  vcpu.haltedWithIf = interruptsEnabled;
+  if (!hasPendingEvent(vcpu, interruptsEnabled)) vcpu.vm.scheduler.halt(vcpu);
 }
 
 /** INVD and WBINVD: no cache state to keep coherent for a guest with EPT-mapped RAM; skip. */
