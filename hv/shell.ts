@@ -12,6 +12,7 @@ import type { PcpuLoop } from './vm/vcpu-run';
 import { EXIT_FLAGS, EXIT_HANDLED } from './vm/vmexit';
 import { LOAD_ORDER_NAMES, VM_POWERED_OFF, VM_STATE_NAMES } from './vm/vm';
 import type { VmTable } from './vm/vm-table';
+import type { AcrnVm } from './vm/vm';
 import { HV_NAME, HV_VERSION } from './version';
 
 export const SHELL_PROMPT = 'ACRN:\\>';
@@ -22,6 +23,8 @@ const CHAR_DELETE = 127;
 const CHAR_CR = 13;
 const CHAR_LF = 10;
 const CHAR_SPACE = 32;
+/** Ctrl+Space (NUL): leaves a VM console, as ACRN's shell. */
+const CHAR_ESCAPE = 0;
 
 /** Why the shell stopped running (`run` returns it). */
 export const SHELL_RUNNING = 0;
@@ -44,11 +47,53 @@ export class Shell {
     this.uart = uart;
   }
 
+  /** The VM whose console (vuart 0) takes COM1 input after `vm_console`, or null (the shell has it). */
+  consoleVm: AcrnVm | null = null;
+  /** A byte the VM's vuart had no room for yet (flow control: nothing is lost), or -1. */
+  heldByte = -1;
+
   /** Take at most one input byte; true once a command stopped the shell. */
   poll(): boolean {
+    const vm = this.consoleVm;
+    if (vm !== null) {
+      this.pollConsole(vm);
+      return this.state !== SHELL_RUNNING;
+    }
     const c = this.uart.getc();
     if (c >= 0) this.input(c);
     return this.state !== SHELL_RUNNING;
+  }
+
+  /**
+   * Input goes to the VM's vuart 0 (its receive FIFO; held while the FIFO is
+   * full) until Ctrl+Space (a NUL byte, ACRN's escape) returns to the shell.
+   * A VM that stopped existing returns it too.
+   */
+  pollConsole(vm: AcrnVm): void {
+    if (vm.state === VM_POWERED_OFF || vm.devices.vuartCount === 0) {
+      this.leaveConsole();
+      return;
+    }
+    const uart = vm.devices.vuarts[0];
+    if (this.heldByte >= 0) {
+      if (!uart.rxPush(this.heldByte)) return;
+      this.heldByte = -1;
+    }
+    const c = this.uart.getc();
+    if (c < 0) return;
+    if (c === CHAR_ESCAPE) {
+      this.leaveConsole();
+      return;
+    }
+    if (!uart.rxPush(c)) this.heldByte = c;
+  }
+
+  leaveConsole(): void {
+    this.consoleVm = null;
+    this.heldByte = -1;
+    log.line(LOG_INFO, '');
+    log.line(LOG_INFO, '---- back in the hypervisor shell ----');
+    this.prompt();
   }
 
   prompt(): void {
@@ -63,7 +108,7 @@ export class Shell {
       log.char(CHAR_LF);
       this.execute();
       this.length = 0;
-      if (this.state === SHELL_RUNNING) this.prompt();
+      if (this.state === SHELL_RUNNING && this.consoleVm === null) this.prompt();
       return;
     }
     if (c === CHAR_BACKSPACE || c === CHAR_DELETE) {
@@ -253,16 +298,53 @@ function cmdPcpuList(sh: Shell): void {
   }
 }
 
+/** The first argument as a decimal number, or -1 when there is none or it is not one. */
+function argNumber(sh: Shell): number {
+  let v = -1;
+  for (let i = sh.argStart; i < sh.length; i++) {
+    const c = sh.line[i];
+    if (c === CHAR_SPACE) break;
+    if (c < 48 || c > 57 || v > 99999) return -1;
+    v = (v < 0 ? 0 : v * 10) + (c - 48);
+  }
+  return v;
+}
+
+/** ACRN's vm_console <vm_id>: COM1 input goes to that VM's vuart 0 until Ctrl+Space. */
+function cmdVmConsole(sh: Shell): void {
+  if (noVms(sh)) return;
+  const id = argNumber(sh);
+  const vm = id < 0 ? null : (sh.vms as VmTable).get(id);
+  if (vm === null || vm.state === VM_POWERED_OFF) {
+    log.line(LOG_ERROR, 'vm_console: give the id of a VM that exists (see vm_list)');
+    return;
+  }
+  if (vm.devices.vuartCount === 0) {
+    log.line(LOG_ERROR, 'vm_console: that VM has no console vuart');
+    return;
+  }
+  log.begin(LOG_INFO);
+  log.str('---- entering the console of vm');
+  log.dec(vm.vmId);
+  log.str(' (');
+  log.str(vm.name);
+  log.str('); Ctrl+Space returns to the shell ----');
+  log.end();
+  sh.consoleVm = vm;
+  sh.heldByte = -1;
+}
+
 /** The command table: names, help text and handlers, index-aligned. */
-const COMMAND_NAMES = ['help', 'version', 'vm_list', 'vcpu_list', 'pcpu_list', 'exit_stats', 'echo', 'poweroff'];
+const COMMAND_NAMES = ['help', 'version', 'vm_list', 'vcpu_list', 'pcpu_list', 'vm_console', 'exit_stats', 'echo', 'poweroff'];
 const COMMAND_HELP = [
   'list the commands',
   'show the hypervisor version',
   'list the VMs: id, name, state, load order',
   'list the vCPUs: VM, vCPU, pCPU, state, exits',
   'list the pCPUs: APIC ID, state, vCPUs, exits, idle wake-ups, kicks (not an ACRN command)',
+  'vm_console <vm_id>: type into that VM\'s console (vuart 0); Ctrl+Space returns',
   'VM-exit counters by reason (not an ACRN command)',
   'print the rest of the line (not an ACRN command)',
   'power the machine off (not an ACRN command)',
 ];
-const COMMAND_HANDLERS = [cmdHelp, cmdVersion, cmdVmList, cmdVcpuList, cmdPcpuList, cmdExitStats, cmdEcho, cmdPoweroff];
+const COMMAND_HANDLERS = [cmdHelp, cmdVersion, cmdVmList, cmdVcpuList, cmdPcpuList, cmdVmConsole, cmdExitStats, cmdEcho, cmdPoweroff];

@@ -185,3 +185,46 @@ describe('two VMs\' COM2 connected', () => {
     expect(b.devices.vuarts[1].readReg(0)).toBe(0x5a);
   });
 });
+
+describe('the shell\'s vm_console (ACRN: input to the VM\'s vuart 0, Ctrl+Space returns)', () => {
+  it('sends typed bytes to the VM\'s COM1 receive FIFO, holds them while it is full, and returns on NUL', async () => {
+    const { Shell } = await import('../../hv/shell');
+    const { COM1_BASE, Uart16550 } = await import('../../arch/x86/serial');
+    const f = fixture();
+    const sh = new Shell(new Uart16550(COM1_BASE));
+    sh.vms = f.vms;
+    f.m.type('vm_console 0\r');
+    for (let i = 0; i < 14; i++) sh.poll();
+    expect(sh.consoleVm).toBe(f.vm);
+    expect(f.m.output()).toContain('---- entering the console of vm0 (test); Ctrl+Space returns to the shell ----');
+    const u = f.vm.devices.vuarts[0];
+    u.writeReg(2, 0x07); // FCR: FIFOs on (16550A mode), both cleared
+    const text = 'abcdefghijklmnopqrst'; // 20 bytes: the 16-byte FIFO fills, the rest wait
+    f.m.type(text);
+    for (let i = 0; i < 20; i++) sh.poll();
+    expect(u.rxSpace()).toBe(0);
+    expect(sh.heldByte).toBe('q'.charCodeAt(0));
+    let got = '';
+    for (let round = 0; round < 8; round++) {
+      while (u.readReg(5) & 1) got += String.fromCharCode(u.readReg(0)); // LSR.DR: read RBR
+      for (let i = 0; i < 4; i++) sh.poll();
+    }
+    expect(got).toBe(text);
+    f.m.type('\0');
+    sh.poll();
+    expect(sh.consoleVm).toBe(null);
+    expect(f.m.output()).toContain('---- back in the hypervisor shell ----');
+  });
+
+  it('refuses a VM that does not exist', async () => {
+    const { Shell } = await import('../../hv/shell');
+    const { COM1_BASE, Uart16550 } = await import('../../arch/x86/serial');
+    const f = fixture();
+    const sh = new Shell(new Uart16550(COM1_BASE));
+    sh.vms = f.vms;
+    f.m.type('vm_console 7\r');
+    for (let i = 0; i < 14; i++) sh.poll();
+    expect(sh.consoleVm).toBe(null);
+    expect(f.m.output()).toContain('vm_console: give the id of a VM that exists (see vm_list)');
+  });
+});
