@@ -9,6 +9,8 @@
 // post-launched VMs' unclaimed accesses will go to the device model).
 // An access of a width a device does not accept is logged and ignored.
 
+import { LOG_WARN, log } from '../log';
+
 /** A port-I/O device. `size` is 1, 2 or 4. */
 export interface PioDevice {
   pioRead(port: number, size: number): number;
@@ -68,8 +70,11 @@ export class IoEmul {
   badWidth = 0;
   /** The vCPU (index in its VM) whose access is being emulated (per-vCPU devices: the LAPIC page). */
   currentVcpu = 0;
+  /** The owning VM's id, for reports. */
+  readonly vmId: number;
 
-  constructor() {
+  constructor(vmId = 0) {
+    this.vmId = vmId;
     for (let i = 0; i < MAX_PIO_RANGES; i++) this.portDevices.push(null);
     for (let i = 0; i < MAX_MMIO_REGIONS; i++) this.mmioDevices.push(null);
   }
@@ -132,6 +137,25 @@ export class IoEmul {
     return -1;
   }
 
+  /**
+   * An access of a width the device does not take: ignored, logged the first
+   * time for this VM (a guest could repeat it without end), counted always.
+   */
+  refuseWidth(address: number, size: number, isPort: boolean): void {
+    if (this.badWidth === 0) {
+      log.begin(LOG_WARN);
+      log.str('vm');
+      log.dec(this.vmId);
+      log.str(isPort ? ': a ' : ': an MMIO ');
+      log.dec(size);
+      log.str(isPort ? '-byte access to port ' : '-byte access at ');
+      log.hex(address, isPort ? 4 : 8);
+      log.str(' is not a width its device takes: ignored (later ones are only counted)');
+      log.end();
+    }
+    this.badWidth++;
+  }
+
   /** Emulate an IN: the value read (all ones when unclaimed or refused). */
   pioRead(port: number, size: number): number {
     const ones = size === 1 ? 0xff : size === 2 ? 0xffff : 0xffffffff;
@@ -141,7 +165,7 @@ export class IoEmul {
       return ones;
     }
     if ((this.portWidths[slot] & (1 << (size - 1))) === 0) {
-      this.badWidth++;
+      this.refuseWidth(port, size, true);
       return ones;
     }
     return ((this.portDevices[slot] as PioDevice).pioRead(port, size) & ones) >>> 0;
@@ -155,7 +179,7 @@ export class IoEmul {
       return;
     }
     if ((this.portWidths[slot] & (1 << (size - 1))) === 0) {
-      this.badWidth++;
+      this.refuseWidth(port, size, true);
       return;
     }
     (this.portDevices[slot] as PioDevice).pioWrite(port, size, value);

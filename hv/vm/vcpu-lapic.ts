@@ -118,7 +118,7 @@ export class LapicMmio implements MmioDevice {
     this.mmioValueHi = 0;
     const offset = gpa - LAPIC_MMIO_GPA;
     if (size !== 4 || (offset & 3) !== 0) {
-      this.vm.io.badWidth++;
+      this.vm.io.refuseWidth(gpa, size, false);
       return 0;
     }
     return this.vlapic().readReg(offset, rdtsc()) >>> 0;
@@ -127,7 +127,7 @@ export class LapicMmio implements MmioDevice {
   mmioWrite(gpa: number, size: number, _hiHalf: number, loHalf: number): void {
     const offset = gpa - LAPIC_MMIO_GPA;
     if (size !== 4 || (offset & 3) !== 0) {
-      this.vm.io.badWidth++;
+      this.vm.io.refuseWidth(gpa, size, false);
       return;
     }
     this.vlapic().writeReg(offset, loHalf >>> 0, rdtsc());

@@ -48,7 +48,7 @@ export class AcrnVm {
   readonly lapicMmio = new LapicMmio(this);
   vcpuCount = 0;
   readonly ept = new Ept();
-  readonly io = new IoEmul();
+  readonly io: IoEmul;
   /** vPIC, vIOAPIC, vUARTs, vPCI (vm-devices.ts). */
   readonly devices: VmDevices;
   /** The guest's page walker and guest-memory copies, through this VM's EPT. */
@@ -74,6 +74,7 @@ export class AcrnVm {
 
   constructor(vmId: number, scheduler: Scheduler, platform: Platform) {
     this.vmId = vmId;
+    this.io = new IoEmul(vmId);
     this.scheduler = scheduler;
     this.platform = platform;
     for (let i = 0; i < MAX_VCPUS_PER_VM; i++) {

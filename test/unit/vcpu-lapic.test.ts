@@ -79,6 +79,11 @@ describe('the xAPIC page through MMIO exits', () => {
     runExit(f, { reason: 48, qual: READ, gpa: LAPIC_MMIO_GPA + 0x30 });
     expect(regLo(f, RAX) & 0xff).toBe(0);
     expect(f.vm.io.badWidth).toBe(1);
+    expect(f.m.output()).toContain('vm0: an MMIO 1-byte access at 0xfee00030 is not a width its device takes: ignored (later ones are only counted)');
+    setField(f.m, F.GUEST_RIP, 0, ENTRY_RIP);
+    runExit(f, { reason: 48, qual: READ, gpa: LAPIC_MMIO_GPA + 0x30 });
+    expect(f.vm.io.badWidth).toBe(2);
+    expect(f.m.output().split('is not a width').length).toBe(2); // logged once
   });
 });
 
