@@ -95,6 +95,63 @@ export const BENCH = [
   'DONE bench',
 ];
 
+/**
+ * lapic.asm with `vcpus=2`: the BSP's and the AP's virtual local APICs
+ * (registers, INIT-SIPI-SIPI, IPIs both ways and "all excluding self", the
+ * three timer modes, x2APIC, INIT resetting the AP's APIC, HLT with IF = 0
+ * staying halted). The timer lines carry measured figures.
+ */
+export const LAPIC_CHECKS = [
+  'lapic-regs', 'ap-start', 'ipi-ap-to-bsp', 'ipi-bsp-to-ap',
+  'timer-periodic', 'timer-hlt-wake', 'timer-tsc-deadline', 'x2apic', 'ap-init-reset',
+  'ap-cli-hlt',
+];
+
+export const LAPIC = [
+  'ok lapic-regs',
+  'ap up: vcpu1 in protected mode', // printed by the AP itself
+  'ok ap-start',
+  'ok ipi-ap-to-bsp',
+  'ok ipi-bsp-to-ap',
+  /^ok timer-periodic fired=10 ticks=\d+ period=2000000 periods=\d+\.\d\d ccr=\d+$/,
+  'ok timer-hlt-wake',
+  /^ok timer-tsc-deadline late=\d+$/,
+  'ok x2apic',
+  'ok ap-init-reset',
+  'ok ap-cli-hlt',
+  `DONE lapic ${LAPIC_CHECKS.length}/${LAPIC_CHECKS.length}`,
+];
+
+/**
+ * devices.asm, run as two VMs with linked COM2s (`name=dev-a arg=0
+ * link=dev-b` and `name=dev-b arg=1`): the vPCI host bridge, COM2's interrupt
+ * through the vPIC and through the vIOAPIC, a 4 KiB exchange each way, random
+ * device I/O between a heap mark and report (role 0: 10,000 writes per device,
+ * role 1: 2,000). The info lines carry figures.
+ */
+export const DEVICES_CHECKS = ['pci-hostbridge', 'pic-uart-irq', 'ioapic-uart-irq', 'uart-block', 'random-io'];
+
+/** devices.asm lines of the VM with `arg=<role>` (0 or 1). */
+export function devices(role) {
+  return [
+    'ok pci-hostbridge',
+    'ok pic-uart-irq',
+    'ok ioapic-uart-irq',
+    /^info uart-block naps=\d+$/,
+    'ok uart-block',
+    new RegExp(`^info random-io writes=${role === 0 ? 50000 : 10000} irqs=\\d+$`),
+    'ok random-io',
+    `DONE devices ${DEVICES_CHECKS.length}/${DEVICES_CHECKS.length}`,
+  ];
+}
+
+/** devices.asm of either role. */
+export const DEVICES = [
+  ...devices(0).slice(0, 5),
+  /^info random-io writes=(50000|10000) irqs=\d+$/,
+  ...devices(0).slice(6),
+];
+
 /** Per guest: module-string kind, image name, expected lines. */
 export const GUESTS = {
   long64:   { kind: 'long64', image: 'long64.bin',   lines: LONG64 },
@@ -104,6 +161,8 @@ export const GUESTS = {
   triple:   { kind: 'long64', image: 'triple.bin',   lines: TRIPLE },
   eptfault: { kind: 'long64', image: 'eptfault.bin', lines: EPTFAULT },
   mmio:     { kind: 'long64', image: 'mmio.bin',     lines: MMIO },
+  lapic:    { kind: 'long64', image: 'lapic.bin',    lines: LAPIC },
+  devices:  { kind: 'long64', image: 'devices.bin',  lines: DEVICES },
 };
 
 /**

@@ -7,6 +7,8 @@
 //  - same-pcpu: the same two VMs both on pCPU 0 of a 2-CPU machine;
 //  - offline-pcpu: pcpu=5 on a 2-CPU machine is refused with a clear error,
 //    the other VM runs;
+//  - vmcalls: two VMs on two pCPUs make 2000 VMCALLs each concurrently; the
+//    VMCALL count, the per-reason counts and the per-vCPU counts add up;
 //  - one-cpu: a 1-CPU machine boots and runs a VM exactly as before.
 // corei7_skylake_x only (the VMX tier covers the second model).
 import path from 'node:path';
@@ -116,6 +118,32 @@ const cases = [
     ]);
     expect(/module 0: pcpu=5 is not an online pCPU \(2 enumerated\); VM not created/.test(r.serial), 'pcpu=5 is refused with a clear error', r);
     expect(!/nowhere/.test(r.serial.slice(r.serial.indexOf('VM_ID'))), 'no VM named nowhere exists', r);
+    expect(r.status === 'pass', 'poweroff ends Bochs with a pass status', r);
+  }],
+  ['2 CPUs: two VMs make VMCALLs concurrently on two pCPUs; the counters add up', async () => {
+    // guests/bench.asm: 2000 each of CPUID, VMCALL (#UD for non-Service VMs), IN and an MMIO load.
+    const iso = isoWithOptions('smp-vmcall', '', [
+      ['guests/bench.bin', 'guest=long64 name=call-a pcpu=0'],
+      ['guests/bench.bin', 'guest=long64 name=call-b pcpu=1'],
+    ]);
+    const bothBench = /\[call-a\] DONE bench[\s\S]*\[call-b\] DONE bench|\[call-b\] DONE bench[\s\S]*\[call-a\] DONE bench/;
+    const r = await bochs('vmcalls', iso, 2, [
+      { expect: bothBench, send: 'exit_stats\r', timeoutS: 360 },
+      { expect: /handled 55 XSETBV: \d+/, send: 'vcpu_list\r', timeoutS: 30 },
+      { expect: /VM_ID  VCPU_ID[\s\S]*\n1 +0 +1 +\S+ +\d+/, send: 'poweroff\r', timeoutS: 30 },
+    ]);
+    expectBoot(r.serial, 2, r);
+    for (const n of ['call-a', 'call-b']) expect(!vmLines(r.serial, n).some((l) => /^FAIL/.test(l)), `${n}: every VMCALL was a #UD exactly once`, r);
+    const stats = r.serial.slice(r.serial.lastIndexOf('VM exits:'));
+    const vmcalls = /handled 18 VMCALL: (\d+)/.exec(stats);
+    expect(vmcalls !== null && Number(vmcalls[1]) === 2 * 2000, `exit_stats counts 2 x 2000 VMCALLs (${vmcalls?.[1]})`, r);
+    const total = Number(/VM exits: (\d+)/.exec(stats)[1]);
+    let sum = 0;
+    for (const m of stats.matchAll(/^ {2}(?:handled|other) +\d+ +[^:]+: (\d+)/gm)) sum += Number(m[1]);
+    expect(sum === total, `the per-reason counts add up to the total (${sum} vs ${total})`, r);
+    const list = r.serial.slice(r.serial.lastIndexOf('VM_ID  VCPU_ID'));
+    const perVm = [...list.matchAll(/^(\d+) +0 +(\d+) +\S+ +(\d+)/gm)].map((m) => Number(m[3]));
+    expect(perVm.length === 2 && perVm[0] + perVm[1] === total, `the per-vCPU exit counts add up to the total (${perVm.join(' + ')} vs ${total})`, r);
     expect(r.status === 'pass', 'poweroff ends Bochs with a pass status', r);
   }],
   ['1 CPU: boots and runs a VM as before', async () => {

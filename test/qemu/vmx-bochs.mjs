@@ -10,12 +10,20 @@
 //    RAM and the test MMIO device with the results compared (guests/mmio.asm);
 //    then an instruction it cannot emulate stops that VM, and the hypervisor
 //    goes on.
+//  - lapic: a VM with two vCPUs (guests/lapic.asm): the BSP starts the AP with
+//    INIT-SIPI-SIPI, IPIs both ways and "all excluding self", the one-shot,
+//    periodic and TSC-deadline timers of the virtual LAPIC, x2APIC mode, a
+//    second INIT resetting the AP's APIC, CLI; HLT staying halted.
+//  - devices (corei7_skylake_x only, for time): two VMs with linked COM2s
+//    (guests/devices.asm): the vPCI host bridge through CF8/CFC and ECAM,
+//    COM2's interrupt through the vPIC and through the vIOAPIC, 4 KiB each way
+//    over the link, random device I/O without TypeScript heap growth.
 // Each runs on corei7_skylake_x (VMCS revision 0x2b) and tigerlake (4).
 import path from 'node:path';
 import { runEmulator } from './harness.mjs';
 import { isoWithOptions } from './iso-variant.mjs';
 import { CaseFailure, expect, ROOT, runCases } from './cases.mjs';
-import { EPTFAULT, LONG64, matchInOrder, MMIO, PROT32, REAL16, SPINNER, TRIPLE, VMXINSN } from '../../guests/expected.mjs';
+import { devices, EPTFAULT, LAPIC, LONG64, matchInOrder, MMIO, PROT32, REAL16, SPINNER, TRIPLE, VMXINSN } from '../../guests/expected.mjs';
 
 const MODELS = ['corei7_skylake_x', 'tigerlake'];
 
@@ -134,6 +142,51 @@ function mmioCase(model) {
   }];
 }
 
+/** Virtual LAPICs of a two-vCPU VM: guests/lapic.asm checks them from inside; only the BSP prints. */
+function lapicCase(model) {
+  return [`${model}: two vCPUs' virtual LAPICs: INIT-SIPI-SIPI, IPIs both ways, periodic/one-shot/TSC-deadline timers, x2APIC, INIT reset, CLI; HLT`, async () => {
+    const iso = isoWithOptions('vmx-lapic', '', [['guests/lapic.bin', 'guest=long64 name=lapic vcpus=2']]);
+    const r = await bochs(model, 'lapic', iso, [
+      // DONE, or a guest exception (which halts the guest), or the VM stopped: stop waiting.
+      { expect: /\[lapic\] (DONE lapic|FAIL unexpected)|vm\d+ \(lapic\) stopped:/, send: 'vm_list\r', timeoutS: 90 },
+      { expect: /0 +lapic +\w+/, send: 'poweroff\r', timeoutS: 30 },
+    ]);
+    expectGuest(r.serial, 'lapic', LAPIC);
+    expect(/lapic: vcpu1 started by SIPI at 0x08000/.test(r.serial), 'the hypervisor reports vcpu1 started by the SIPI at 0x08000', r);
+    expect(!/stopped:/.test(r.serial), 'no VM was stopped', r);
+    expect(/0 +lapic +running/.test(r.serial), 'vm_list shows the VM running', r);
+    expect(r.status === 'pass', 'poweroff ends Bochs with a pass status', r);
+  }];
+}
+
+/** Two VMs with linked COM2s: guests/devices.asm checks the VM's devices from inside, talking to its peer. */
+function devicesCase(model) {
+  return [`${model}: two linked VMs: vPCI host bridge, COM2 interrupts through the vPIC and the vIOAPIC, 4 KiB each way, random device I/O without heap growth`, async () => {
+    const iso = isoWithOptions('vmx-devices', '', [
+      ['guests/devices.bin', 'guest=long64 name=dev-a arg=0 link=dev-b'],
+      ['guests/devices.bin', 'guest=long64 name=dev-b arg=1'],
+    ]);
+    const end = (vm) => `(?=[\\s\\S]*\\[${vm}\\] (?:DONE devices|FAIL unexpected))`;
+    const r = await bochs(model, 'devices', iso, [
+      // Both VMs done, or halted on an exception, or one stopped: stop waiting.
+      { expect: new RegExp(`${end('dev-a')}${end('dev-b')}[\\s\\S]*|vm\\d+ \\(dev-[ab]\\) stopped:`), send: 'vm_list\r', timeoutS: 300 },
+      { expect: /1 +dev-b +\w+/, send: 'poweroff\r', timeoutS: 30 },
+    ]);
+    expect(/dev-a: COM2 connected to dev-b/.test(r.serial), 'the hypervisor connects dev-a\'s COM2 to dev-b\'s', r);
+    expectGuest(r.serial, 'dev-a', devices(0));
+    expectGuest(r.serial, 'dev-b', devices(1));
+    // One heap line per VM (random-io: 50,000 writes from dev-a, 10,000 from dev-b); neither may show growth.
+    const heap = [...r.serial.matchAll(/heap growth over (\d+) VM exits: (-?\d+) bytes/g)];
+    expect(heap.length === 2, `both VMs report the heap growth (got ${heap.length} lines)`, r);
+    const exits = heap.map((m) => Number(m[1])).sort((x, y) => x - y);
+    expect(exits[0] >= 10000 && exits[1] >= 50000, `the reports cover at least 10,000 and 50,000 exits (got ${exits.join(', ')})`, r);
+    expect(heap.every((m) => m[2] === '0'), `heap growth is 0 bytes (got ${heap.map((m) => m[2]).join(', ')})`, r);
+    expect(!/stopped:/.test(r.serial), 'no VM was stopped', r);
+    expect(/0 +dev-a +running/.test(r.serial) && /1 +dev-b +running/.test(r.serial), 'vm_list shows both VMs running', r);
+    expect(r.status === 'pass', 'poweroff ends Bochs with a pass status', r);
+  }];
+}
+
 /** 175,000 exits of six kinds, MMIO emulation among them: the TypeScript heap must not grow (DESIGN.md). */
 function heapCase(model) {
   return [`${model}: the TypeScript heap does not grow over 175,000 VM exits, MMIO emulation among them`, async () => {
@@ -150,7 +203,7 @@ function heapCase(model) {
 }
 
 const cases = [];
-for (const m of MODELS) cases.push(coreCase(m), isolationCase(m), mmioCase(m));
-cases.push(heapCase(MODELS[0]));
+for (const m of MODELS) cases.push(coreCase(m), isolationCase(m), mmioCase(m), lapicCase(m));
+cases.push(heapCase(MODELS[0]), devicesCase(MODELS[0]));
 const ok = await runCases('vmx', cases, 2);
 process.exit(ok ? 0 : 1);
