@@ -1,6 +1,7 @@
 // Static checks for the porffor coding rules that a compiler defect makes
 // mandatory (tools/PORFFOR.md). Node cannot see these defects at run time, so
 // the bundled hypervisor source is checked for the patterns that trigger them.
+import fs from 'node:fs';
 import { buildSync } from 'esbuild';
 import { describe, expect, it } from 'vitest';
 
@@ -34,5 +35,11 @@ describe('porffor coding rules in the native bundle', () => {
   it('no finally (B7) and no BigInt literals (B6)', () => {
     expect(bundle).not.toMatch(/\bfinally\b/);
     expect(bundle).not.toMatch(/\b\d+n\b/);
+  });
+
+  it('P14: no intrinsic is named like a Function method (__x_call, __x_apply, __x_bind)', () => {
+    const names = Object.keys(JSON.parse(fs.readFileSync('tools/intrinsics.json', 'utf8'))).filter((n) => n.startsWith('__'));
+    expect(names.length).toBeGreaterThan(40);
+    expect(names.filter((n) => /_(call|apply|bind)$/.test(n))).toEqual([]);
   });
 });
