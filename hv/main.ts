@@ -1,5 +1,6 @@
 // The hypervisor's TypeScript entry: kmain (native) calls it once on the boot
 // CPU after long mode, the memory map, the Wasm window and the page pool are set up.
+import { hcBindVmTable } from './dm-hypercall/hc-state';
 import { CpuInfo } from '../arch/x86/cpu';
 import { cpuCount, exitFloor, heapUsed, selftestFault, testExit, tscKhz } from '../arch/x86/intrinsics';
 import { COM1_BASE, Uart16550 } from '../arch/x86/serial';
@@ -83,6 +84,7 @@ export function hvMain(): number {
   if (cmdline.is('hv.exit_floor', '1')) exitFloor(1);
   platform.tscKhz = tscKhz(); // CPUID 0x40000010 EAX (vcpuid.ts)
   const vms = new VmTable(pcpus.scheds[0], platform);
+  hcBindVmTable(vms); // the Service VM's hypercalls reach these slots
   vms.pcpus = pcpus;
   bringUpCpus(pcpus, caps, platform);
   launchTestVms(vms);

@@ -12,6 +12,7 @@ import { dispatchExit } from './vmexit';
 import { injectPending, noteInterruptedEvent, requestIrq } from './virq';
 import { stopVm } from './vm-stop';
 import { applyStartupSignals } from './vcpu-lapic';
+import { hcApplyPendingRegs } from '../dm-hypercall/hc-vcpu-regs';
 
 /** Something the loop polls between slices (the shell); true = stop the loop. */
 export interface LoopPoller {
@@ -109,6 +110,11 @@ export class PcpuLoop {
       vmptrld(v.vmcsPa);
       s.loadedVmcs = v.vmcsPa;
       s.switches++;
+    }
+    // Registers the Service VM set with SET_VCPU_REGS, written with this vCPU's VMCS current.
+    if (!hcApplyPendingRegs(v)) {
+      stopVm(v, 'writing the registers set by SET_VCPU_REGS failed', null);
+      return;
     }
     if (!applyStartupSignals(v)) {
       stopVm(v, 'writing the guest state for a SIPI failed', null);

@@ -1,10 +1,12 @@
 // The small exit handlers: HLT, VMCALL, the VMX instructions and MONITOR/MWAIT
 // (#UD, as ACRN does), INVD/WBINVD, XSETBV, the interrupt and NMI windows, the
 // preemption timer, external interrupts and exception/NMI exits.
-import { poke64, xsaveSize } from '../../../arch/x86/intrinsics';
+import { poke64, vmread, xsaveSize } from '../../../arch/x86/intrinsics';
 import { HOST_SPURIOUS_VECTOR } from '../../../arch/x86/lapic';
 import { CTX_XCR0 } from '../../../arch/x86/vcpu-ctx';
+import { GUEST_SS_AR } from '../../../arch/x86/vmcs';
 import type { ExitInfo } from '../../../arch/x86/vmexit-info';
+import { hcDispatch } from '../../dm-hypercall/hypercall';
 import { LOG_WARN, log } from '../../log';
 import type { Vcpu } from '../vcpu';
 import { XCR0_GUEST_FEATURES } from '../vcpuid';
@@ -37,18 +39,26 @@ export function undefinedOpcodeExit(vcpu: Vcpu, _exit: ExitInfo): void {
 }
 
 /**
- * VMCALL (ACRN-ABI.md): only the Service VM may make hypercalls; any other VM
- * gets #UD. The Service VM's hypercalls are dispatched by the hypercall layer;
- * until it exists, every id answers -ENOTTY.
+ * VMCALL (ACRN-ABI.md; ACRN vmcall.c vmcall_vmexit_handler, in its order):
+ * a VM other than the Service VM gets #UD; the Service VM at CPL > 0 gets
+ * #GP(0) (the CPL is SS.DPL, SDM Vol. 3C 25.4.1); neither advances RIP nor
+ * touches RAX. Otherwise RIP moves past the VMCALL and the hypercall layer
+ * (hv/dm-hypercall/hypercall.ts) runs R8/RDI/RSI and answers in RAX
+ * (-ENOTTY, 25, for an unknown id).
  */
 export const ENOTTY = 25;
+const SS_AR_DPL_SHIFT = 5;
 export function vmcallExit(vcpu: Vcpu, exit: ExitInfo): void {
   if (!vcpu.vm.isServiceVm()) {
     queueException(vcpu, VECTOR_UD, 0);
     return;
   }
-  vcpu.setGpr(RAX, 0xffffffff, (-ENOTTY) >>> 0);
+  if (((vmread(GUEST_SS_AR) >>> SS_AR_DPL_SHIFT) & 3) !== 0) {
+    queueException(vcpu, VECTOR_GP, 0);
+    return;
+  }
   vcpu.advanceRip(exit.ripHi, exit.ripLo, exit.instLen);
+  hcDispatch(vcpu);
 }
 
 
