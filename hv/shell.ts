@@ -1,16 +1,23 @@
-// The hypervisor's debug shell on COM1. ACRN's prompt and command names; this
-// first cut has `help` and `version` plus two commands of our own, `echo` and
-// `poweroff`. Input is polled; a line is edited in a fixed buffer and the
-// command is found in a const table, so running a command allocates nothing.
-import { SMP_IDLE_WAKEUPS, SMP_KICKS, cpuApicId, smpInfo } from '../arch/x86/intrinsics';
+// The hypervisor's debug shell on COM1. ACRN's prompt and command names
+// (help, version, vm_list, vcpu_list, vcpu_dumpreg, vm_console, loglevel) and
+// our own, marked in the help text (pcpu_list, vm_pause/start/reset/shutdown
+// driving hv/vm/vm-api.ts, exit_stats, echo, poweroff). Input is polled; a
+// line is edited in a fixed buffer and the command is found in a const table,
+// so running a command allocates nothing.
+import { SMP_IDLE_WAKEUPS, SMP_KICKS, cpuApicId, hi, smpInfo, vmptrld, vmread } from '../arch/x86/intrinsics';
 import { Uart16550 } from '../arch/x86/serial';
-import { EXIT_REASON_COUNT, EXIT_REASON_NAMES } from '../arch/x86/vmcs';
-import { LOG_ERROR, LOG_INFO, log } from './log';
+import {
+  EXIT_REASON_COUNT, EXIT_REASON_NAMES, GUEST_CR0, GUEST_CR3, GUEST_CR4, GUEST_CS_SELECTOR, GUEST_IA32_EFER, GUEST_RFLAGS,
+  GUEST_RIP,
+} from '../arch/x86/vmcs';
+import { LOG_DEBUG, LOG_ERROR, LOG_INFO, log } from './log';
+import { HC } from './dm-hypercall/hc-state';
+import { pauseVm, resetVm, shutdownVm, startVm } from './vm/vm-api';
 import type { PcpuTable } from './pcpu';
 import { VCPU_STATE_NAMES } from './vm/vcpu';
 import type { PcpuLoop } from './vm/vcpu-run';
 import { EXIT_FLAGS, EXIT_HANDLED } from './vm/vmexit';
-import { LOAD_ORDER_NAMES, VM_POWERED_OFF, VM_STATE_NAMES } from './vm/vm';
+import { LOAD_ORDER_NAMES, VM_PAUSED, VM_POWERED_OFF, VM_STATE_NAMES } from './vm/vm';
 import type { VmTable } from './vm/vm-table';
 import type { AcrnVm } from './vm/vm';
 import { HV_NAME, HV_VERSION } from './version';
@@ -298,10 +305,15 @@ function cmdPcpuList(sh: Shell): void {
   }
 }
 
-/** The first argument as a decimal number, or -1 when there is none or it is not one. */
-function argNumber(sh: Shell): number {
+/** Argument `index` (0 = the first) as a decimal number, or -1 when there is none or it is not one. */
+function argNumberAt(sh: Shell, index: number): number {
+  let i = sh.argStart;
+  for (let k = 0; k < index; k++) {
+    while (i < sh.length && sh.line[i] !== CHAR_SPACE) i++;
+    while (i < sh.length && sh.line[i] === CHAR_SPACE) i++;
+  }
   let v = -1;
-  for (let i = sh.argStart; i < sh.length; i++) {
+  for (; i < sh.length; i++) {
     const c = sh.line[i];
     if (c === CHAR_SPACE) break;
     if (c < 48 || c > 57 || v > 99999) return -1;
@@ -309,6 +321,125 @@ function argNumber(sh: Shell): number {
   }
   return v;
 }
+
+function argNumber(sh: Shell): number {
+  return argNumberAt(sh, 0);
+}
+
+/** The VM named by the first argument, or null after a one-line error naming the command. */
+function vmArgument(sh: Shell, command: string): AcrnVm | null {
+  if (noVms(sh)) return null;
+  const id = argNumber(sh);
+  const vm = id < 0 ? null : (sh.vms as VmTable).get(id);
+  if (vm === null || vm.state === VM_POWERED_OFF) {
+    log.begin(LOG_ERROR);
+    log.str(command);
+    log.str(': give the id of a VM that exists (see vm_list)');
+    log.end();
+    return null;
+  }
+  return vm;
+}
+
+/** Report an API refusal in words: "<command>: vm<id> is <state>; <why>". */
+function refused(command: string, vm: AcrnVm, why: string): void {
+  log.begin(LOG_ERROR);
+  log.str(command);
+  log.str(': vm');
+  log.dec(vm.vmId);
+  log.str(' is ');
+  log.str(VM_STATE_NAMES[vm.state]);
+  log.str('; ');
+  log.str(why);
+  log.end();
+}
+
+/** Ours: pause_vm (ACRN's guard: refused only when powered off; a running real-time VM stays running). */
+function cmdVmPause(sh: Shell): void {
+  const vm = vmArgument(sh, 'vm_pause');
+  if (vm === null) return;
+  const before = vm.state;
+  if (pauseVm(vm) !== 0) refused('vm_pause', vm, 'a powered-off VM cannot be paused');
+  else if (vm.state === before && before !== VM_PAUSED) refused('vm_pause', vm, 'a running real-time VM is not paused (ACRN)');
+}
+
+/** Ours: start_vm (CREATED only). */
+function cmdVmStart(sh: Shell): void {
+  const vm = vmArgument(sh, 'vm_start');
+  if (vm !== null && startVm(vm) !== 0) refused('vm_start', vm, 'only a created VM starts (vm_reset a paused one first)');
+}
+
+/** Ours: reset_vm (PAUSED only): vCPUs and devices to power-up state, back to CREATED. */
+function cmdVmReset(sh: Shell): void {
+  const vm = vmArgument(sh, 'vm_reset');
+  if (vm !== null && resetVm(vm) !== 0) refused('vm_reset', vm, 'only a paused VM is reset (vm_pause it first)');
+}
+
+/** Ours: shutdown_vm (PAUSED only): everything the VM owns is given back. */
+function cmdVmShutdown(sh: Shell): void {
+  const vm = vmArgument(sh, 'vm_shutdown');
+  if (vm === null) return;
+  const id = vm.vmId;
+  if (shutdownVm(vm) !== 0) refused('vm_shutdown', vm, 'only a paused VM is shut down (vm_pause it first)');
+  else HC.clearSlot(id);
+}
+
+/** ACRN's loglevel [n]: show, or set, the console log level (1 error .. 4 debug). */
+function cmdLoglevel(sh: Shell): void {
+  const n = argNumber(sh);
+  if (sh.length > sh.argStart && !(n >= LOG_ERROR && n <= LOG_DEBUG)) {
+    log.line(LOG_ERROR, 'loglevel: give a level from 1 (errors only) to 4 (debug)');
+    return;
+  }
+  const level = n >= LOG_ERROR ? n : log.level;
+  log.level = LOG_DEBUG; // the answer itself always shows
+  log.begin(LOG_INFO);
+  log.str('log level ');
+  log.dec(level);
+  log.end();
+  log.level = level;
+}
+
+/** ACRN's vcpu_dumpreg <vm> <vcpu>: the general registers, RIP, RSP, RFLAGS and control registers. */
+function cmdVcpuDumpreg(sh: Shell): void {
+  const vm = vmArgument(sh, 'vcpu_dumpreg');
+  if (vm === null) return;
+  const k = argNumberAt(sh, 1);
+  if (!(k >= 0 && k < vm.vcpuCount)) {
+    log.line(LOG_ERROR, 'vcpu_dumpreg: give a vCPU id the VM has (see vcpu_list)');
+    return;
+  }
+  const v = vm.vcpus[k];
+  const here = sh.loop === null ? null : sh.loop.sched;
+  if (here === null || v.vm.scheduler !== here) {
+    log.line(LOG_ERROR, 'vcpu_dumpreg: only vCPUs on the shell\'s pCPU can be read (their VMCS may be active on another pCPU)');
+    return;
+  }
+  for (let r = 0; r < 16; r++) {
+    log.begin(LOG_INFO);
+    log.str(GPR_NAMES[r]);
+    log.char(32);
+    const lo = v.gprLo(r);
+    log.hex64(v.gprHi(), lo);
+    log.end();
+  }
+  // The VMCS fields: load the vCPU's VMCS for the reads, then the one that was current.
+  const previous = here.loadedVmcs;
+  if (previous !== v.vmcsPa) vmptrld(v.vmcsPa);
+  for (let f = 0; f < DUMP_FIELDS.length; f++) {
+    log.begin(LOG_INFO);
+    log.str(DUMP_NAMES[f]);
+    log.char(32);
+    const lo = vmread(DUMP_FIELDS[f]) >>> 0;
+    log.hex64(hi() >>> 0, lo);
+    log.end();
+  }
+  if (previous !== v.vmcsPa && previous !== 0) vmptrld(previous);
+}
+
+const GPR_NAMES = ['RAX', 'RCX', 'RDX', 'RBX', 'RSP', 'RBP', 'RSI', 'RDI', 'R8 ', 'R9 ', 'R10', 'R11', 'R12', 'R13', 'R14', 'R15'];
+const DUMP_FIELDS = [GUEST_RIP, GUEST_RFLAGS, GUEST_CR0, GUEST_CR3, GUEST_CR4, GUEST_IA32_EFER, GUEST_CS_SELECTOR];
+const DUMP_NAMES = ['RIP', 'RFLAGS', 'CR0', 'CR3', 'CR4', 'EFER', 'CS'];
 
 /** ACRN's vm_console <vm_id>: COM1 input goes to that VM's vuart 0 until Ctrl+Space. */
 function cmdVmConsole(sh: Shell): void {
@@ -335,16 +466,28 @@ function cmdVmConsole(sh: Shell): void {
 }
 
 /** The command table: names, help text and handlers, index-aligned. */
-const COMMAND_NAMES = ['help', 'version', 'vm_list', 'vcpu_list', 'pcpu_list', 'vm_console', 'exit_stats', 'echo', 'poweroff'];
+const COMMAND_NAMES = [
+  'help', 'version', 'vm_list', 'vcpu_list', 'vcpu_dumpreg', 'pcpu_list', 'vm_console', 'loglevel',
+  'vm_pause', 'vm_start', 'vm_reset', 'vm_shutdown', 'exit_stats', 'echo', 'poweroff',
+];
 const COMMAND_HELP = [
   'list the commands',
   'show the hypervisor version',
   'list the VMs: id, name, state, load order',
   'list the vCPUs: VM, vCPU, pCPU, state, exits',
+  'vcpu_dumpreg <vm_id> <vcpu_id>: the vCPU\'s registers',
   'list the pCPUs: APIC ID, state, vCPUs, exits, idle wake-ups, kicks (not an ACRN command)',
   'vm_console <vm_id>: type into that VM\'s console (vuart 0); Ctrl+Space returns',
+  'loglevel [1-4]: show or set the console log level',
+  'vm_pause <vm_id>: pause the VM (not an ACRN command)',
+  'vm_start <vm_id>: start a created VM (not an ACRN command)',
+  'vm_reset <vm_id>: reset a paused VM to created (not an ACRN command)',
+  'vm_shutdown <vm_id>: power a paused VM off (not an ACRN command)',
   'VM-exit counters by reason (not an ACRN command)',
   'print the rest of the line (not an ACRN command)',
   'power the machine off (not an ACRN command)',
 ];
-const COMMAND_HANDLERS = [cmdHelp, cmdVersion, cmdVmList, cmdVcpuList, cmdPcpuList, cmdVmConsole, cmdExitStats, cmdEcho, cmdPoweroff];
+const COMMAND_HANDLERS = [
+  cmdHelp, cmdVersion, cmdVmList, cmdVcpuList, cmdVcpuDumpreg, cmdPcpuList, cmdVmConsole, cmdLoglevel,
+  cmdVmPause, cmdVmStart, cmdVmReset, cmdVmShutdown, cmdExitStats, cmdEcho, cmdPoweroff,
+];
