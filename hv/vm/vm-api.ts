@@ -17,6 +17,8 @@
 // Guest RAM and images are the loader's (and for post-launched VMs the
 // Service VM's memory-region hypercalls), after createVm.
 import { LOG_INFO, log } from '../log';
+import { cpuid } from '../../arch/x86/intrinsics';
+import { setGuestRealModeReset } from './guest-state';
 import { allocateBitmaps, releaseBitmaps, setupVmcs } from './vmcs-setup';
 import { VCPU_INIT, VCPU_OFFLINE } from './vcpu';
 import { LAPIC_MMIO_GPA, LAPIC_MMIO_SIZE } from './vcpu-lapic';
@@ -139,7 +141,11 @@ export function pauseVm(vm: AcrnVm): number {
   return 0;
 }
 
-/** PAUSED -> CREATED: cold reset of the vCPUs (power-up state, pending events dropped) and the devices. */
+/**
+ * PAUSED -> CREATED: cold reset of the vCPUs (power-up register state at the
+ * reset vector, pending events dropped, vLAPIC reset) and of the devices.
+ * Images are not reloaded here (that is the launcher's prepare step).
+ */
 export function resetVm(vm: AcrnVm): number {
   if (vm.state !== VM_PAUSED) return -1;
   for (let i = 0; i < vm.vcpuCount; i++) {
@@ -152,6 +158,11 @@ export function resetVm(vm: AcrnVm): number {
     v.waitingForSipi = i > 0;
     v.state = VCPU_INIT;
     if (setupVmcs(v) !== 0) return -1;
+    // Power-up register state (SDM Vol. 3A Table 9-1; ACRN reset_vcpu(COLD_RESET)):
+    // real mode at F000:FFF0, GPRs 0, EDX = the processor signature.
+    for (let r = 0; r < 16; r++) v.setGpr(r, 0, 0);
+    if (setGuestRealModeReset(vm.platform.caps) !== 0) return -1;
+    v.setGpr(2, 0, cpuid(1, 0) >>> 0);
     v.launched = false;
   }
   vm.devices.reset();

@@ -163,3 +163,20 @@ describe('1,000 create/destroy cycles', () => {
     expect(env.sched.assignedCount).toBe(0);
   });
 });
+
+describe('reset gives the vCPUs their power-up registers (SDM Vol. 3A Table 9-1)', () => {
+  it('real mode at F000:FFF0, GPRs 0 but EDX = the processor signature', async () => {
+    const F = await import('../../arch/x86/vmcs');
+    const { fieldLo, load, regLo, RAX, RDX } = await import('./vm-fixture');
+    const env = makeEnv();
+    const vm = vmIn(env, PAUSED);
+    env.m.poke(vm.vcpus[0].ctxPa, 8, 0, 0x1234);
+    expect(resetVm(vm)).toBe(0);
+    const f = { ...env, vm, vcpu: vm.vcpus[0] };
+    load(env, vm.vcpus[0]);
+    expect(fieldLo(env.m, F.GUEST_RIP)).toBe(0xfff0);
+    expect(fieldLo(env.m, F.GUEST_CS_SELECTOR)).toBe(0xf000);
+    expect(regLo(f as never, RAX)).toBe(0);
+    expect(regLo(f as never, RDX)).toBe(0x00050654);
+  });
+});
