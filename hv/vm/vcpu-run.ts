@@ -33,6 +33,9 @@ export class PcpuLoop {
   tscPerTick = 1;
   /** TSC when the running vCPU's slice began. */
   sliceStart = 0;
+  /** The TSC and the earliest timer deadline (0: none) as fireTimers() last saw them. */
+  now = 0;
+  earliest = 0;
   exits = 0;
   entryFailures = 0;
   /**
@@ -57,15 +60,28 @@ export class PcpuLoop {
   fireTimers(): void {
     const s = this.sched;
     const now = rdtsc();
+    let next = 0;
     for (let i = 0; i < s.assignedCount; i++) {
       const v = s.assigned[i] as Vcpu;
-      const lapicDue = v.vlapic.timerDeadline();
-      if (lapicDue !== 0 && now >= lapicDue) v.vlapic.timerExpire(now);
+      let lapicDue = v.vlapic.timerDeadline();
+      if (lapicDue !== 0 && now >= lapicDue) {
+        v.vlapic.timerExpire(now);
+        lapicDue = v.vlapic.timerDeadline(); // periodic: the next period
+      }
+      if (lapicDue !== 0 && (next === 0 || lapicDue < next)) next = lapicDue;
       if (v.timerDeadline !== 0 && now >= v.timerDeadline) {
         v.timerDeadline = 0;
         requestIrq(v, v.timerVector);
       }
+      if (v.timerDeadline !== 0 && (next === 0 || v.timerDeadline < next)) next = v.timerDeadline;
     }
+    // One TSC read and one walk per pass of the loop: armPreemption uses them.
+    this.now = now;
+    this.earliest = next;
+    // The preemption timer counts only in guest mode (SDM Vol. 3C 26.5.1): a
+    // vCPU that exits all the time would keep its slice for ever. A slice is
+    // SLICE_TSC of wall time, exits included.
+    if (now - this.sliceStart >= SLICE_TSC) s.yieldRequested = true;
   }
 
   /** The earliest timer deadline (TSC) of this pCPU's vCPUs, 0 when none is armed. */
@@ -88,15 +104,16 @@ export class PcpuLoop {
    * vCPU runs (the timer exit ends the slice early: the loop then fires it).
    */
   private armPreemption(newSlice: boolean): void {
-    if (newSlice) this.sliceStart = rdtsc();
+    const now = this.now;
+    if (newSlice) this.sliceStart = now;
+    const due = this.earliest;
+    if (!newSlice && due === 0) return; // the saved value goes on counting
     let ticks = newSlice ? this.sliceTicks : vmread(VMX_PREEMPTION_TIMER_VALUE);
-    const due = this.nextDeadline();
     if (due !== 0) {
-      const now = rdtsc();
       const left = due > now ? Math.floor((due - now) / this.tscPerTick) : 0;
       if (left < ticks) ticks = left;
     }
-    if (newSlice || due !== 0) vmwrite(VMX_PREEMPTION_TIMER_VALUE, 0, ticks);
+    vmwrite(VMX_PREEMPTION_TIMER_VALUE, 0, ticks);
   }
 
   /**
@@ -142,10 +159,6 @@ export class PcpuLoop {
     v.lastRipHi = exit.ripHi;
     dispatchExit(v, exit);
     noteInterruptedEvent(v, exit);
-    // The preemption timer counts only in guest mode (SDM Vol. 3C 26.5.1): a
-    // vCPU that exits all the time would keep its slice for ever. A slice is
-    // SLICE_TSC of wall time, exits included.
-    if (rdtsc() - this.sliceStart >= SLICE_TSC) s.yieldRequested = true;
   }
 
   /**
