@@ -1,5 +1,5 @@
 // The VM lifecycle APIs (hv/vm/vm-api.ts) against every state, checked with
-// the table of /work/shared/ACRN-ABI.md "VM states and API guards" (written
+// the table of ../shared/ACRN-ABI.md "VM states and API guards" (written
 // out below as the expected results), for a standard VM and a real-time VM;
 // then 1,000 create/destroy cycles must leave the page pool where it was.
 import { describe, expect, it } from 'vitest';
