@@ -72,9 +72,9 @@ $(B)/hv.iso: $(B)/hv.elf iso/grub.cfg
 GUEST_SRC := $(wildcard guests/*.asm)
 GUEST_BIN := $(patsubst guests/%.asm,$(B)/guests/%.bin,$(GUEST_SRC))
 guests: $(GUEST_BIN)
-$(B)/guests/%.bin: guests/%.asm
+$(B)/guests/%.bin: guests/%.asm guests/print64.inc
 	@mkdir -p $(B)/guests
-	nasm -f bin $< -o $@
+	nasm -f bin -i guests/ $< -o $@
 
 run: $(B)/hv.iso
 	node tools/run.mjs $(B)/hv.iso
