@@ -84,7 +84,11 @@ function picPending(vcpu: Vcpu): boolean {
 
 /** The next external interrupt to inject (the vPIC's counts as 0x100: its vector comes at INTA); -1 if none. */
 function nextInterrupt(vcpu: Vcpu): number {
-  const ext = highestPendingIrq(vcpu);
+  return interruptAfter(vcpu, highestPendingIrq(vcpu));
+}
+
+/** nextInterrupt when the test port's highest pending vector (`ext`, or -1) is already known. */
+function interruptAfter(vcpu: Vcpu, ext: number): number {
   if (ext >= 0) return ext;
   if (picPending(vcpu)) return 0x100;
   return vcpu.vlapic.pendingVector();
@@ -219,7 +223,7 @@ export function injectPending(vcpu: Vcpu): void {
   }
   const nmi = vcpu.pendingNmi > 0;
   const extVector = highestPendingIrq(vcpu);
-  const vector = nextInterrupt(vcpu);
+  const vector = interruptAfter(vcpu, extVector);
   if (!nmi && vector < 0) return;
   const blocking = vmread(GUEST_INTERRUPTIBILITY_INFO);
   if (nmi) {
