@@ -72,7 +72,7 @@ $(B)/hv.iso: $(B)/hv.elf iso/grub.cfg
 GUEST_SRC := $(wildcard guests/*.asm)
 GUEST_BIN := $(patsubst guests/%.asm,$(B)/guests/%.bin,$(GUEST_SRC))
 guests: $(GUEST_BIN)
-$(B)/guests/%.bin: guests/%.asm guests/print64.inc
+$(B)/guests/%.bin: guests/%.asm $(wildcard guests/*.inc)
 	@mkdir -p $(B)/guests
 	nasm -f bin -i guests/ $< -o $@
 
