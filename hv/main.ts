@@ -11,7 +11,8 @@ import { LOG_ERROR, LOG_INFO, LOG_WARN, log } from './log';
 import { Shell } from './shell';
 import { PcpuTable } from './pcpu';
 import { BSP_IDLE_US, bringUpCpus, handOffVcpus, printSmp, stopCpus, tscTicks, waitForCpus } from './smp';
-import { launchTestVms } from './vm/test-vms';
+import { launchTestVms, testModuleCount } from './vm/test-vms';
+import { VmLauncher } from './vm/vm-launch';
 import { VmTable } from './vm/vm-table';
 import { startVmx } from './vmx-start';
 
@@ -42,6 +43,25 @@ function stopMachine(uart: Uart16550, code: number): number {
   uart.drain();
   testExit(code);
   return code;
+}
+
+/**
+ * The VMs of the boot: test VMs when GRUB modules ask for them (guest=,
+ * guests/README.md), else the scenario's pre-launched VMs and Service VM
+ * (vm-launch.ts; the `scenario` module or the built-in default).
+ */
+function launchBootVms(vms: VmTable): void {
+  if (testModuleCount() > 0) {
+    log.line(LOG_INFO, 'test VMs from guest= modules: the scenario is not launched');
+    launchTestVms(vms);
+    return;
+  }
+  const launcher = new VmLauncher(vms);
+  if (!launcher.readScenario()) {
+    log.line(LOG_ERROR, 'no scenario: no VM is launched');
+    return;
+  }
+  launcher.launchVms();
 }
 
 /** Boot report, VMX probe, then the shell. Returns the exit status. */
@@ -86,8 +106,9 @@ export function hvMain(): number {
   const vms = new VmTable(pcpus.scheds[0], platform);
   hcBindVmTable(vms); // the Service VM's hypercalls reach these slots
   vms.pcpus = pcpus;
+  platform.power.vms = vms;
   bringUpCpus(pcpus, caps, platform);
-  launchTestVms(vms);
+  launchBootVms(vms);
   handOffVcpus(pcpus);
   waitForCpus(pcpus, platform.tscKhz, 200);
   const loop = pcpus.loops[0];
@@ -96,6 +117,7 @@ export function hvMain(): number {
   shell.vms = vms;
   shell.loop = loop;
   shell.pcpus = pcpus;
+  shell.power = platform.power;
   shell.prompt();
   loop.run(shell);
   stopCpus();

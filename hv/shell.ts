@@ -14,6 +14,7 @@ import { LOG_DEBUG, LOG_ERROR, LOG_INFO, log } from './log';
 import { HC } from './dm-hypercall/hc-state';
 import { pauseVm, resetVm, shutdownVm, startVm } from './vm/vm-api';
 import type { PcpuTable } from './pcpu';
+import type { SystemPower } from './vm/platform';
 import { VCPU_STATE_NAMES } from './vm/vcpu';
 import type { PcpuLoop } from './vm/vcpu-run';
 import { EXIT_FLAGS, EXIT_HANDLED } from './vm/vmexit';
@@ -49,6 +50,8 @@ export class Shell {
   loop: PcpuLoop | null = null;
   /** Every pCPU's loop (hv/pcpu.ts), once VMX is up. */
   pcpus: PcpuTable | null = null;
+  /** Machine power state: a guest's power-off that left every VM off ends the loop (vm-power.ts). */
+  power: SystemPower | null = null;
 
   constructor(uart: Uart16550) {
     this.uart = uart;
@@ -61,6 +64,7 @@ export class Shell {
 
   /** Take at most one input byte; true once a command stopped the shell. */
   poll(): boolean {
+    if (this.power !== null && this.power.offRequested) this.state = SHELL_POWEROFF;
     const vm = this.consoleVm;
     if (vm !== null) {
       this.pollConsole(vm);

@@ -156,6 +156,22 @@ export function stopCpus(): void {
  * run vCPUs or the hypervisor stops.
  */
 export function hvApEntry(cpu: number): void {
+  try {
+    apMain(cpu);
+  } catch (e) {
+    // Name the broken invariant before ap_main turns it into a panic (as hvEntry does on the boot CPU).
+    log.begin(LOG_ERROR);
+    log.str('CPU ');
+    log.dec(cpu);
+    log.str(': uncaught TypeScript exception: ');
+    if (typeof e === 'object' && e instanceof Error) log.str(e.message);
+    else log.str(String(e)); // P7: a TypeError is not instanceof Error
+    log.end();
+    throw e;
+  }
+}
+
+function apMain(cpu: number): void {
   const pcpus = smp.pcpus;
   if (pcpus === null || cpu < 1 || cpu >= pcpus.count || thisCpu() !== cpu) return;
   const caps = smp.caps;

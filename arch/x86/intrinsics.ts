@@ -124,6 +124,7 @@ export interface HwBackend {
   cpuIdle(deadlineTsc: number): number;
   kickCpu(cpu: number): number;
   eptFlushCpus(mask: number, eptpHi: number, eptpLo: number): number;
+  declareGuestRam(base: number, size: number): number;
 }
 
 const NATIVE: boolean = __NATIVE__;
@@ -267,12 +268,13 @@ export const SMP_TSC_KHZ = 4;
 export const SMP_IDLE_WAKEUPS = 5;
 export const SMP_KICKS = 6;
 export const SMP_FLUSHES = 7;
-// __smp_op operations (one import for four: Wasm import fields are scarce,
+// __smp_op operations (one import for five, the last not about SMP: Wasm import fields are scarce,
 // tools/PORFFOR.md B15); each has its own wrapper below.
 const SMP_OP_START = 0;
 const SMP_OP_IDLE = 1;
 const SMP_OP_KICK = 2;
 const SMP_OP_EPT_FLUSH = 3;
+const SMP_OP_DECLARE_GUEST_RAM = 4;
 /** IPI vector kickCpu sends (EOI only, native IDT gate; an exit reason 1 in a guest). */
 export const KICK_VECTOR = 0xf0;
 /** IPI vector of eptFlushCpus (INVEPT in the native handler). */
@@ -304,6 +306,14 @@ export function kickCpu(cpu: number): number { return NATIVE ? __smp_op(SMP_OP_K
  * (bit n = pCPU n), waiting for each to answer. Returns the mask that never did.
  */
 export function eptFlushCpus(mask: number, eptpHi: number, eptpLo: number): number { return NATIVE ? __smp_op(SMP_OP_EPT_FLUSH, mask, eptpHi, eptpLo) : simulated().eptFlushCpus(mask, eptpHi, eptpLo); }
+
+/**
+ * Let the hypervisor copy to and from host RAM [base, base + size) (the
+ * Service VM's RAM, which it does not own), clipped to what the boot page
+ * tables map. 0, or -1 when the range touches hypervisor memory or is already
+ * declared (native physaccess.c phys_try_declare_guest).
+ */
+export function declareGuestRam(base: number, size: number): number { return NATIVE ? __smp_op(SMP_OP_DECLARE_GUEST_RAM, base, size, 0) : simulated().declareGuestRam(base, size); }
 
 // ---- test hooks ---------------------------------------------------------------
 /** make bench: CPUID and VMCALL exits handled by the assembly floor (1) or the full path (0). */

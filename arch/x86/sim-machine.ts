@@ -398,6 +398,12 @@ export class SimMachine implements HwBackend {
     this.kicks.push(cpu);
     return 1;
   }
+  /** Ranges declareGuestRam() was given. */
+  readonly guestRamDeclared: Array<[number, number]> = [];
+  declareGuestRam(base: number, size: number): number {
+    this.guestRamDeclared.push([base, size]);
+    return 0;
+  }
   eptFlushCpus(mask: number, eptpHi: number, eptpLo: number): number {
     this.eptFlushes.push([mask, eptpHi, eptpLo]);
     let deaf = 0;

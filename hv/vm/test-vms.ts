@@ -104,6 +104,7 @@ function failed(vm: AcrnVm, why: string): boolean {
 function buildTestVm(vm: AcrnVm, moduleIndex: number, kind: number, name: string, argument: number, vcpus: number): boolean {
   vm.name = name;
   vm.loadOrder = LOAD_ORDER_PRE;
+  vm.testVm = true;
   vm.vcpuid.build(false, vm.platform.tscKhz);
   vm.configureWalker();
   const ram = guestRamCarve(TEST_VM_RAM);
@@ -116,7 +117,7 @@ function buildTestVm(vm: AcrnVm, moduleIndex: number, kind: number, name: string
     return failed(vm, 'EPT map of the reset alias failed');
   }
   if (!allocateBitmaps(vm)) return failed(vm, 'page pool exhausted (bitmaps)');
-  vm.io.registerPio(DEBUG_CONSOLE_PORT, 1, WIDTH_ANY, vm.console);
+  vm.io.registerPio(DEBUG_CONSOLE_PORT, 1, WIDTH_ANY, vm.debugConsole);
   vm.io.registerPio(TEST_CONTROL_PORT, 1, WIDTH_ANY, vm.testControl);
   // The test MMIO device (built here, at boot: test VMs are never created later).
   if (!vm.io.registerMmio(TEST_MMIO_GPA, TEST_MMIO_SIZE, new TestMmioDevice())) return failed(vm, 'MMIO registry full');
@@ -161,6 +162,13 @@ function buildTestVm(vm: AcrnVm, moduleIndex: number, kind: number, name: string
   vm.state = VM_RUNNING;
   vm.scheduler.wake(vcpu);
   return true;
+}
+
+/** How many GRUB modules ask for a test VM (`guest=`). */
+export function testModuleCount(): number {
+  let n = 0;
+  for (let i = 0; i < moduleCount(); i++) if (option(moduleString(i), 'guest') !== '') n++;
+  return n;
 }
 
 /** Create and start one test VM per `guest=` module. Returns how many started. */

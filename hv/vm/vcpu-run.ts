@@ -12,6 +12,9 @@ import { dispatchExit } from './vmexit';
 import { injectPending, noteInterruptedEvent, requestIrq } from './virq';
 import { stopVm } from './vm-stop';
 import { applyStartupSignals } from './vcpu-lapic';
+import { applyColdReset } from './vcpu-reset';
+import { POWER_NONE } from './vm';
+import { actOnPowerRequest } from './vm-power';
 import { hcApplyPendingRegs } from '../dm-hypercall/hc-vcpu-regs';
 
 /** Something the loop polls between slices (the shell); true = stop the loop. */
@@ -123,6 +126,10 @@ export class PcpuLoop {
    */
   runOnce(v: Vcpu, newSlice: boolean): void {
     const s = this.sched;
+    if (v.coldResetPending && !applyColdReset(v)) {
+      stopVm(v, 'the cold reset could not rewrite the VMCS or reload the images', null);
+      return;
+    }
     if (s.loadedVmcs !== v.vmcsPa) {
       vmptrld(v.vmcsPa);
       s.loadedVmcs = v.vmcsPa;
@@ -187,6 +194,7 @@ export class PcpuLoop {
         continue;
       }
       this.runOnce(current, newSlice);
+      if (current.vm.powerRequest !== POWER_NONE) actOnPowerRequest(current.vm);
       sincePoll++;
       if (sincePoll >= POLL_EVERY_EXITS || current.state === VCPU_HALTED) {
         sincePoll = 0;

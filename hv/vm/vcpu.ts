@@ -61,6 +61,8 @@ export class Vcpu {
   readonly vlapic: Vlapic;
   /** INIT received: off the run queue until a SIPI (vcpu-lapic.ts). */
   pendingInit = false;
+  /** resetVm asked for a cold reset; the pCPU that runs the vCPU applies it before the next entry (vcpu-reset.ts). */
+  coldResetPending = false;
   waitingForSipi = false;
   /** A SIPI to carry out before the next entry, or -1. */
   pendingSipiVector = -1;

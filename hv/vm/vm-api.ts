@@ -17,13 +17,11 @@
 // Guest RAM and images are the loader's (and for post-launched VMs the
 // Service VM's memory-region hypercalls), after createVm.
 import { LOG_INFO, log } from '../log';
-import { cpuid } from '../../arch/x86/intrinsics';
-import { setGuestRealModeReset } from './guest-state';
 import { allocateBitmaps, releaseBitmaps, setupVmcs } from './vmcs-setup';
 import { VCPU_INIT, VCPU_OFFLINE } from './vcpu';
 import { LAPIC_MMIO_GPA, LAPIC_MMIO_SIZE } from './vcpu-lapic';
 import {
-  type AcrnVm, LOAD_ORDER_POST, LOAD_ORDER_PRE, LOAD_ORDER_SERVICE, MAX_VCPUS_PER_VM, VM_CREATED, VM_PAUSED,
+  type AcrnVm, LOAD_ORDER_POST, POWER_NONE, LOAD_ORDER_PRE, LOAD_ORDER_SERVICE, MAX_VCPUS_PER_VM, VM_CREATED, VM_PAUSED,
   VM_POWERED_OFF, VM_READY_TO_POWEROFF, VM_RUNNING, VM_STATE_NAMES,
 } from './vm';
 
@@ -72,9 +70,13 @@ function teardown(vm: AcrnVm): void {
     const v = vm.vcpus[i];
     if (v.state === VCPU_OFFLINE) continue;
     v.vm.scheduler.unassign(v);
+    if (v.vm.scheduler.loadedVmcs === v.vmcsPa) v.vm.scheduler.loadedVmcs = 0;
+    v.coldResetPending = false;
     v.release();
   }
   vm.vcpuCount = 0;
+  vm.powerRequest = POWER_NONE;
+  vm.imageLoader = null;
   releaseBitmaps(vm);
   vm.ept.destroy();
 }
@@ -91,6 +93,7 @@ export function createVm(vm: AcrnVm, p: VmCreateParams): number {
   vm.loadOrder = p.loadOrder;
   vm.severity = p.severity;
   vm.stopReason = '';
+  vm.testVm = false;
   vm.vcpuid.build(p.loadOrder === LOAD_ORDER_SERVICE, vm.platform.tscKhz);
   vm.configureWalker();
   let ok = vm.ept.init() && allocateBitmaps(vm);
@@ -142,9 +145,11 @@ export function pauseVm(vm: AcrnVm): number {
 }
 
 /**
- * PAUSED -> CREATED: cold reset of the vCPUs (power-up register state at the
- * reset vector, pending events dropped, vLAPIC reset) and of the devices.
- * Images are not reloaded here (that is the launcher's prepare step).
+ * PAUSED -> CREATED: cold reset of the vCPUs and of the devices. Pending
+ * events, the vLAPICs and the startup signals go at once; the VMCS, the
+ * power-up registers and (for VMs the hypervisor launched) the images are
+ * rewritten by the pCPU that runs each vCPU before its next entry
+ * (vcpu-reset.ts: the VMCS may still be current there).
  */
 export function resetVm(vm: AcrnVm): number {
   if (vm.state !== VM_PAUSED) return -1;
@@ -157,16 +162,12 @@ export function resetVm(vm: AcrnVm): number {
     v.pendingExtInt = false;
     v.waitingForSipi = i > 0;
     v.state = VCPU_INIT;
-    if (setupVmcs(v) !== 0) return -1;
-    // Power-up register state (SDM Vol. 3A Table 9-1; ACRN reset_vcpu(COLD_RESET)):
-    // real mode at F000:FFF0, GPRs 0, EDX = the processor signature.
-    for (let r = 0; r < 16; r++) v.setGpr(r, 0, 0);
-    if (setGuestRealModeReset(vm.platform.caps) !== 0) return -1;
-    v.setGpr(2, 0, cpuid(1, 0) >>> 0);
     v.launched = false;
+    v.coldResetPending = true;
   }
   vm.devices.reset();
   vm.stopReason = '';
+  vm.powerRequest = POWER_NONE;
   transition(vm, VM_CREATED);
   return 0;
 }

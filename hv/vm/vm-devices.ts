@@ -22,10 +22,9 @@
 // reset() returns the devices to power-on state, deinit() disconnects and
 // forgets them (VM create, reset, shutdown). Nothing here allocates after
 // construction.
-import { LOG_INFO, log } from '../log';
 import type { DebugConsole } from './debug-port';
 import {
-  PIO_SLOT_CF9, PIO_SLOT_PCI_CFGADDR, PIO_SLOT_PCI_CFGDATA, PIO_SLOT_PIC_ELCR, PIO_SLOT_PIC_PRIMARY,
+  PIO_SLOT_CF9, PIO_SLOT_KB, PIO_SLOT_PM1A, PIO_SLOT_PCI_CFGADDR, PIO_SLOT_PCI_CFGDATA, PIO_SLOT_PIC_ELCR, PIO_SLOT_PIC_PRIMARY,
   PIO_SLOT_PIC_SECONDARY, PIO_SLOT_UART0, type PioDevice, WIDTH_1, WIDTH_4, WIDTH_ANY,
 } from './io-emul';
 import { VIOAPIC_BASE, VIOAPIC_PINS_DEFAULT, VIOAPIC_SIZE, Vioapic, type VioapicSink } from './vioapic';
@@ -34,7 +33,8 @@ import { VHostBridge } from './vpci/hostbridge';
 import { ECAM_SIZE, pciBdf, VIRT_PCI_MMCFG_BASE, Vpci } from './vpci/vpci';
 import { Vpic, type VpicSink } from './vpic';
 import { COM_BASES, COM_IRQS, Vuart, type VuartBackend, type VuartSink } from './vuart';
-import type { AcrnVm } from './vm';
+import { type AcrnVm, POWER_RESET } from './vm';
+import { KBC_COMMAND_PORT, KbcResetPort, PM1A_CNT_PORT, Pm1aControl, requestPower } from './vm-power';
 
 export const VUARTS_PER_VM = 4;
 /** PIC pin of GSI 0-15 (-1: none). */
@@ -97,22 +97,21 @@ class VuartIrq implements VuartSink {
 
 /** vuart 0's transmit side: the VM's console line on COM1 (DebugConsole prefixes it). */
 class ConsoleBackend implements VuartBackend {
-  readonly console: DebugConsole;
-  constructor(console: DebugConsole) {
-    this.console = console;
+  readonly debugConsole: DebugConsole;
+  constructor(debugConsole: DebugConsole) {
+    this.debugConsole = debugConsole;
   }
   txReady(): boolean {
     return true;
   }
   tx(byte: number): void {
-    this.console.pioWrite(0, 1, byte);
+    this.debugConsole.pioWrite(0, 1, byte);
   }
 }
 
 /**
  * The reset control register at 0xCF9 (byte port): writing bit 2 (RST_CPU)
- * asks for a reset. The VM lifecycle (reset_vm) is not wired yet: the request
- * is counted and reported.
+ * resets the VM (ACRN vm_reset.c handle_reset_reg_write; vm-power.ts).
  */
 class ResetControl implements PioDevice {
   readonly vm: AcrnVm;
@@ -128,10 +127,7 @@ class ResetControl implements PioDevice {
     this.value = value & 0x0e; // bits 3:1 (FULL_RST, RST_CPU, SYS_RST) are kept
     if ((value & 4) === 0) return;
     this.requests++;
-    log.begin(LOG_INFO);
-    log.str(this.vm.name);
-    log.str(': reset requested through 0xCF9 (VM reset is not wired yet)');
-    log.end();
+    requestPower(this.vm, POWER_RESET, 'reset through 0xCF9');
   }
 }
 
@@ -144,6 +140,8 @@ export class VmDevices {
   readonly vpci: Vpci;
   readonly hostBridge: VHostBridge;
   readonly resetControl: ResetControl;
+  readonly pm1a: Pm1aControl;
+  readonly kbc: KbcResetPort;
   private readonly consoleBackend: ConsoleBackend;
   /** vuarts registered by init() (vuart 0 .. count - 1). */
   vuartCount = 0;
@@ -157,7 +155,9 @@ export class VmDevices {
     this.vpci = new Vpci(VIRT_PCI_MMCFG_BASE);
     this.hostBridge = new VHostBridge(0xe0000001, 0);
     this.resetControl = new ResetControl(vm);
-    this.consoleBackend = new ConsoleBackend(vm.console);
+    this.pm1a = new Pm1aControl(vm);
+    this.kbc = new KbcResetPort(vm);
+    this.consoleBackend = new ConsoleBackend(vm.debugConsole);
   }
 
   /**
@@ -187,6 +187,8 @@ export class VmDevices {
     ok = io.registerPioSlot(PIO_SLOT_PCI_CFGADDR, 0xcf8, 1, WIDTH_4, this.vpci.mech1.addrPort) && ok;
     ok = io.registerPioSlot(PIO_SLOT_PCI_CFGDATA, 0xcfc, 4, WIDTH_ANY, this.vpci.mech1.dataPort) && ok;
     ok = io.registerPioSlot(PIO_SLOT_CF9, 0xcf9, 1, WIDTH_1, this.resetControl) && ok;
+    ok = io.registerPioSlot(PIO_SLOT_PM1A, PM1A_CNT_PORT, 2, WIDTH_ANY, this.pm1a) && ok;
+    ok = io.registerPioSlot(PIO_SLOT_KB, KBC_COMMAND_PORT, 1, WIDTH_ANY, this.kbc) && ok;
     if (ecam) ok = io.registerMmio(VIRT_PCI_MMCFG_BASE, ECAM_SIZE, this.vpci.ecam) && ok;
     return ok;
   }
@@ -198,6 +200,7 @@ export class VmDevices {
     for (let i = 0; i < this.vuartCount; i++) this.vuarts[i].reset();
     this.vpci.reset();
     this.resetControl.value = 0;
+    this.pm1a.value = 0;
   }
 
   /** VM shutdown: disconnect and forget (the registry itself is cleared by the caller). */

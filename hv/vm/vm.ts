@@ -3,6 +3,8 @@
 // entries, exit counters, bitmaps, RAM); the VM state machine and its APIs
 // (create/start/pause/reset/shutdown) build on it.
 import { EXIT_REASON_COUNT } from '../../arch/x86/vmcs';
+import { E820Table } from './e820';
+import { LoadInfo } from './sw-loader';
 import { Ept } from '../../arch/x86/ept';
 import { DebugConsole, TestControl } from './debug-port';
 import { EptGuestPhysMemory, GuestMemory } from './guest-copy';
@@ -31,6 +33,20 @@ export const LOAD_ORDER_POST = 2;
 export const LOAD_ORDER_NAMES = ['pre-launched', 'Service VM', 'post-launched'];
 
 export const MAX_VCPUS_PER_VM = 4;
+
+/**
+ * Puts a hypervisor-launched VM's images back and sets its BSP's entry state
+ * (ACRN's prepare_os_image), on a cold reset, with the BSP's VMCS current on
+ * the pCPU that runs it (vcpu-reset.ts). The launcher (vm-launch.ts) is one.
+ */
+export interface VmImageLoader {
+  reload(vm: AcrnVm, bsp: Vcpu): boolean;
+}
+
+/** Guest power events waiting for the VM's pCPU loop (vm-power.ts). */
+export const POWER_NONE = 0;
+export const POWER_OFF = 1;
+export const POWER_RESET = 2;
 
 export class AcrnVm {
   readonly vmId: number;
@@ -64,9 +80,19 @@ export class AcrnVm {
   /** Host RAM backing guest RAM at GPA 0 (hypervisor-backed VMs). */
   ramHpa = 0;
   ramSize = 0;
+  /** The VM's e820 table (ACRN vm->e820_entries), built by the launcher. */
+  readonly e820 = new E820Table();
+  /** What the software loader put where (ACRN's vm_sw_info). */
+  readonly loadInfo = new LoadInfo();
+  /** Reloads the images on a cold reset; null for VMs the DM loads (post-launched) and test VMs. */
+  imageLoader: VmImageLoader | null = null;
+  /** A guest power event (POWER_*) the VM's pCPU loop has yet to act on. */
+  powerRequest = POWER_NONE;
+  /** Built from a `guest=` test module (test-vms.ts), not from the scenario. */
+  testVm = false;
   /** Why the VM was stopped (a constant string), '' while it runs. */
   stopReason = '';
-  readonly console: DebugConsole;
+  readonly debugConsole: DebugConsole;
   readonly testControl: TestControl;
   /** The pCPU scheduler its vCPUs run on (one pCPU for now). */
   scheduler: Scheduler;
@@ -82,7 +108,7 @@ export class AcrnVm {
       this.vcpus.push(v);
       this.vlapics.push(v.vlapic);
     }
-    this.console = new DebugConsole(this);
+    this.debugConsole = new DebugConsole(this);
     this.testControl = new TestControl(this);
     this.devices = new VmDevices(this);
     this.walker = new GuestWalker(new EptGuestPhysMemory(this.ept));

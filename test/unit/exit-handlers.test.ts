@@ -128,8 +128,9 @@ describe('the exit dispatch table', () => {
 // ---- fatal exits ----------------------------------------------------------------------
 
 describe('fatal exits stop the VM with a report', () => {
-  it('triple fault (reason 2)', () => {
+  it('triple fault (reason 2) of a test VM (a scenario VM resets instead: vm-power.test.ts)', () => {
     const f = makeFixture({ name: 'triple' });
+    f.vm.testVm = true;
     runExit(f, { reason: 2, rip: 0x100020 });
     expect(f.vm.state).toBe(VM_PAUSED);
     expect(f.m.output()).toContain('error: vm0 (triple) stopped: triple fault\n');

@@ -37,6 +37,14 @@ describe('porffor coding rules in the native bundle', () => {
     expect(bundle).not.toMatch(/\b\d+n\b/);
   });
 
+  it('P15: no property named console (this.console.m() calls the global console)', () => {
+    expect([...bundle.matchAll(/(?:this|\w)\.console\b|^\s+(?:readonly )?console[:=;]/gm)].map((m) => m[0])).toEqual([]);
+  });
+
+  it('P16: String.fromCharCode takes a local, not an element read', () => {
+    expect([...bundle.matchAll(/String\.fromCharCode\([^)]*\[/g)].map((m) => m[0])).toEqual([]);
+  });
+
   it('P14: no intrinsic is named like a Function method (__x_call, __x_apply, __x_bind)', () => {
     const names = Object.keys(JSON.parse(fs.readFileSync('tools/intrinsics.json', 'utf8'))).filter((n) => n.startsWith('__'));
     expect(names.length).toBeGreaterThan(40);

@@ -274,7 +274,7 @@ describe('test VMs from GRUB modules (test-vms.ts), run by the loop', () => {
     scriptGuests(f, [[f.vcpu, [out('o'), out('k'), out('\n'), HLT]]]);
     new PcpuLoop(env.sched, 0).run(untilIdle(f));
     expect(env.m.output()).toContain('[alpha] ok\n');
-    expect(vm.console.lines).toBe(1);
+    expect(vm.debugConsole.lines).toBe(1);
   });
 
   it('real16 and prot32 modules start in their entry states', () => {

@@ -172,6 +172,11 @@ describe('reset gives the vCPUs their power-up registers (SDM Vol. 3A Table 9-1)
     const vm = vmIn(env, PAUSED);
     env.m.poke(vm.vcpus[0].ctxPa, 8, 0, 0x1234);
     expect(resetVm(vm)).toBe(0);
+    // The VMCS and registers are the owning pCPU's to rewrite, before the next entry (vcpu-reset.ts).
+    expect(vm.vcpus.slice(0, vm.vcpuCount).map((v) => v.coldResetPending)).toEqual([true, true]);
+    const { applyColdReset } = await import('../../hv/vm/vcpu-reset');
+    expect(applyColdReset(vm.vcpus[0])).toBe(true);
+    expect(vm.vcpus[0].coldResetPending).toBe(false);
     const f = { ...env, vm, vcpu: vm.vcpus[0] };
     load(env, vm.vcpus[0]);
     expect(fieldLo(env.m, F.GUEST_RIP)).toBe(0xfff0);

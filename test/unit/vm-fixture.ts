@@ -127,7 +127,7 @@ export function addVm(env: Env, opts: VmOptions = {}): { vm: AcrnVm; ram: number
   expect(vm.ept.map(0, ram, GUEST_RAM, EPT_RWX, EPT_MT_WB)).toBe(0);
   expect(allocateBitmaps(vm)).toBe(true);
   if (opts.devices) {
-    vm.io.registerPio(DEBUG_CONSOLE_PORT, 1, WIDTH_ANY, vm.console);
+    vm.io.registerPio(DEBUG_CONSOLE_PORT, 1, WIDTH_ANY, vm.debugConsole);
     vm.io.registerPio(TEST_CONTROL_PORT, 1, WIDTH_ANY, vm.testControl);
   }
   if (state === 'long64') {

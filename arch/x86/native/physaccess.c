@@ -188,6 +188,31 @@ void phys_declare(uint64_t base, uint64_t size, uint32_t kind)
 	region_count++;
 }
 
+int phys_try_declare_guest(uint64_t base, uint64_t size, uint64_t limit)
+{
+	uint64_t pool = palloc_pool_base();
+
+	if (base >= limit)
+		return -1;
+	if (size > limit - base)
+		size = limit - base;
+	if (size == 0 || base + size < base || region_count == PHYS_MAX_REGIONS)
+		return -1;
+	for (uint32_t i = 0; i < region_count; i++)
+		if (base < regions[i].base + regions[i].size && regions[i].base < base + size)
+			return -1;
+	if (pool && base < pool + palloc_pool_size() && pool < base + size)
+		return -1;
+	for (uint32_t i = 0; i < memmap_reserved_count(); i++) {
+		const struct memmap_reservation *r = memmap_reserved(i);
+
+		if (kind_private(r->kind) && base < r->base + r->size && r->base < base + size)
+			return -1;
+	}
+	phys_declare(base, size, PHYS_GUEST);
+	return 0;
+}
+
 void phys_undeclare(uint64_t base)
 {
 	struct msg m = { 0 };

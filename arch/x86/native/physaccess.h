@@ -49,6 +49,15 @@ struct phys_region {
  */
 void phys_declare(uint64_t base, uint64_t size, uint32_t kind);
 
+/*
+ * phys_declare for a range TypeScript asks for at run time (the Service VM's
+ * RAM, which it may copy to and from): PHYS_GUEST, clipped to the memory the
+ * boot page tables map (limit). Never panics: returns 0, or -1 when the range
+ * is empty, wraps, is declared already, overlaps the page pool or
+ * hypervisor-private memory, or the table is full.
+ */
+int phys_try_declare_guest(uint64_t base, uint64_t size, uint64_t limit);
+
 /* Withdraw the region declared at base; panics when there is none. */
 void phys_undeclare(uint64_t base);
 

@@ -3,6 +3,7 @@
  * SMP intrinsics of arch/x86/intrinsics.ts (smpInfo, startCpus, cpuIdle,
  * kickCpu, eptFlushCpus). See smp_ipi.h for the vectors.
  */
+#include "physaccess.h"
 #include <stdint.h>
 #include "prog.h"
 #include "intrinsics_gen.h"
@@ -219,6 +220,8 @@ static f64 ept_flush_cpus(f64 mask, f64 eptp_hi, f64 eptp_lo) {
 
 /* op 0 startCpus(), 1 cpuIdle(a = deadline), 2 kickCpu(a = cpu),
    3 eptFlushCpus(a = mask, b:c = EPTP). */
+extern uint64_t boot_mapped_top;
+
 IMPORT(f64, __smp_op, f64 op, f64 a, f64 b, f64 c) {
   (void)inst;
   switch ((int)op) {
@@ -226,6 +229,7 @@ IMPORT(f64, __smp_op, f64 op, f64 a, f64 b, f64 c) {
     case 1: return cpu_idle(a);
     case 2: return kick_cpu(a);
     case 3: return ept_flush_cpus(a, b, c);
+    case 4: return phys_try_declare_guest((uint64_t)a, (uint64_t)b, boot_mapped_top); /* not SMP: an import slot is scarce */
     default: hv_panic("__smp_op: unknown operation");
   }
 }

@@ -1,13 +1,20 @@
-// Exits after which the guest cannot go on: that VM stops with a report.
+// Exits after which the guest cannot go on: that VM stops with a report
+// (a triple fault is a reset: vm-power.ts).
 import type { ExitInfo } from '../../../arch/x86/vmexit-info';
 import { LOG_ERROR, log } from '../../log';
 import { TWO_POW_32 } from '../../u64';
 import type { Vcpu } from '../vcpu';
 import { stopVm } from '../vm-stop';
+import { tripleFaultReset } from '../vm-power';
 
-/** Triple fault (SDM Vol. 3C 26.2: the guest entered shutdown). */
+/**
+ * Triple fault (SDM Vol. 3C 27.2: the guest entered shutdown): a reset of the
+ * VM (vm-power.ts, ACRN triple_fault_shutdown_vm); a test VM stops with a
+ * report instead, so that tests can read it.
+ */
 export function tripleFaultExit(vcpu: Vcpu, exit: ExitInfo): void {
-  stopVm(vcpu, 'triple fault', exit);
+  if (vcpu.vm.testVm) stopVm(vcpu, 'triple fault', exit);
+  else tripleFaultReset(vcpu.vm);
 }
 
 /** VM-entry failure because of guest state, MSR loading or a machine check (SDM 27.8). */
