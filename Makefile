@@ -76,8 +76,9 @@ $(B)/guests/%.bin: guests/%.asm $(wildcard guests/*.inc)
 	@mkdir -p $(B)/guests
 	nasm -f bin -i guests/ $< -o $@
 
-run: $(B)/hv.iso
-	node tools/run.mjs $(B)/hv.iso
+# The default scenario's VMs (tools/run.mjs): KERNEL=<bzImage> for the Service VM, SCENARIO=<image.bin>.
+run: $(B)/hv.iso guests
+	node tools/run.mjs
 
 test: $(B)/hv.iso guests
 	sh tools/fetch-test-kernel.sh || echo "make test: no Debian kernel for the loader tests (they report themselves skipped)"

@@ -19,6 +19,7 @@ const TIERS = [
   ['bochs', 'node', ['test/qemu/boot-bochs.mjs']],
   ['vmx', 'node', ['test/qemu/vmx-bochs.mjs']],
   ['smp', 'node', ['test/qemu/smp-bochs.mjs']],
+  ['scenario', 'node', ['test/qemu/scenario-bochs.mjs']],
 ];
 const only = process.env.TIERS ? new Set(process.env.TIERS.split(',')) : null;
 

@@ -1,9 +1,31 @@
-// make run: boot the ISO with the serial console on this terminal. Uses
-// QEMU+KVM when this host offers nested VMX, else Bochs (which emulates VMX).
-// Keys go to the hypervisor's COM1; Ctrl-] quits.
+// make run: boot the hypervisor with the default scenario's VMs, the serial
+// console on this terminal. Uses QEMU+KVM when this host offers nested VMX,
+// else Bochs (which emulates VMX). Keys go to the hypervisor's COM1; Ctrl-]
+// quits.
+//
+// The ISO carries the GRUB modules the built-in scenario names (scenarios/
+// default.ts): `prelaunched` (guests/prelaunched.asm) and `Linux_bzImage`,
+// by default guests/service.asm, a minimal bzImage standing in for Linux;
+// KERNEL=<bzImage> (make run KERNEL=...) boots that kernel as the Service VM
+// instead, SCENARIO=<image.bin> (tools/scenario.mjs -o) overrides the scenario.
+import fs from 'node:fs';
+import path from 'node:path';
 import { bochsAvailable, kvmNestedVmxAvailable, runEmulator } from '../test/qemu/harness.mjs';
+import { isoWithOptions } from '../test/qemu/iso-variant.mjs';
 
-const iso = process.argv[2] || 'build/hv.iso';
+const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
+/** A file the user names, copied under build/run-modules/ (the ISO builder takes paths under build/). */
+function stage(file, name) {
+  const dir = path.join(root, 'build', 'run-modules');
+  fs.mkdirSync(dir, { recursive: true });
+  fs.copyFileSync(path.resolve(file), path.join(dir, name));
+  return `run-modules/${name}`;
+}
+const modules = [];
+if (process.env.SCENARIO) modules.push([stage(process.env.SCENARIO, 'scenario.bin'), 'scenario']);
+modules.push(['guests/prelaunched.bin', 'prelaunched']);
+modules.push([process.env.KERNEL ? stage(process.env.KERNEL, 'bzImage') : 'guests/service.bin', 'Linux_bzImage']);
+const iso = process.argv[2] || isoWithOptions('run', '', modules);
 const CTRL_RIGHT_BRACKET = 0x1d;
 const kvm = kvmNestedVmxAvailable();
 if (!kvm && !bochsAvailable()) {
@@ -20,6 +42,7 @@ const result = await runEmulator({
   cpuModel: kvm ? 'host' : 'corei7_skylake_x',
   extraArgs: kvm ? ['-accel', 'kvm'] : [],
   memMiB: 1024,
+  cpus: 2, // the default scenario places its VMs on pCPUs 0 and 1
   timeoutS: 7 * 24 * 3600,
   logDir: 'build/run',
   onSerial: (text) => process.stdout.write(text),

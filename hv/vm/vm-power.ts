@@ -17,7 +17,7 @@
 //
 // Test VMs (test-vms.ts) keep the fixture behaviour for a triple fault: the
 // VM stops with a report and stays paused, so tests can read it.
-import { inb, outb } from '../../arch/x86/intrinsics';
+import { inb, outb, pause, rdtsc } from '../../arch/x86/intrinsics';
 import { LOG_ERROR, LOG_INFO, LOG_WARN, log } from '../log';
 import { isRtVm, pauseVm, powerOffRtVm, shutdownVm } from './vm-api';
 import type { PioDevice } from './io-emul';
@@ -71,12 +71,25 @@ export function highestSeverityVm(vms: VmTable): AcrnVm | null {
   return best;
 }
 
-/** Reset the machine (ACRN reset_host): the reset control register, then the keyboard controller. */
-function resetHost(): void {
+/** Spin for `ms` milliseconds of TSC (at least a few thousand pauses when the TSC is uncalibrated). */
+function spinMs(tscKhz: number, ms: number): void {
+  const until = rdtsc() + (tscKhz > 0 ? tscKhz * ms : 1000000);
+  while (rdtsc() < until) pause();
+}
+
+/**
+ * Reset the machine (ACRN reset_host): the reset control register (SYS_RST
+ * then RST_CPU, a hard reset); if the machine is still running 100 ms later,
+ * the keyboard controller's reset line. (A reset takes effect a little after
+ * the write: a KBC command sent at once reached the BIOS after the reset.)
+ */
+function resetHost(tscKhz: number): void {
   log.line(LOG_WARN, 'resetting the host');
   outb(HOST_RESET_PORT, 0x02);
   outb(HOST_RESET_PORT, 0x06);
+  spinMs(tscKhz, 100);
   outb(KBC_COMMAND_PORT, KBC_CMD_RESET);
+  spinMs(tscKhz, 100);
   log.line(LOG_ERROR, 'the host did not reset');
 }
 
@@ -101,7 +114,7 @@ export function actOnPowerRequest(vm: AcrnVm): void {
     const vms = power.vms;
     if (vms !== null && highestSeverityVm(vms) === vm) {
       logEvent(vm, 'the highest-severity VM reset: the host resets');
-      resetHost();
+      resetHost(vm.platform.tscKhz);
       return;
     }
   } else {

@@ -1,0 +1,165 @@
+// Bochs tier for the scenario launch (issue 7): the hypervisor boots the
+// scenario's pre-launched VMs and Service VM itself, from GRUB modules named
+// in the scenario (guests/prelaunched.asm, a raw64 image; guests/service.asm,
+// a minimal bzImage standing in for Linux).
+//  - default: the built-in hybrid scenario on 2 CPUs. Both VMs greet through
+//    their vuart 0; the Service VM's zero page carries its e820 table and the
+//    scenario's command line. A scripted shell session lists the VMs, pauses,
+//    resets (the image is loaded again: a second greeting), restarts and shuts
+//    down the pre-launched VM; then the Service VM powers itself off (S5
+//    through PM1a_CNT, typed into it with vm_console) and, every VM being off,
+//    the system powers off.
+//  - resets: the pre-launched VM resets through the keyboard controller and is
+//    shut down, not relaunched; the Service VM, now the highest-severity VM,
+//    triple-faults and the host resets through its reset control register
+//    (0xCF9), as in ACRN. Bochs logs the hardware reset; its BIOS then stops
+//    in the keyboard self-test of the second POST (rombios "Keyboard
+//    error:21", an emulator quirk after a 0xCF9 reset), so the reset is
+//    checked in Bochs's log rather than by a second boot.
+//  - module: a `scenario` GRUB module (tools/scenario.mjs output) overrides
+//    the default: two pre-launched VMs share the one pCPU of a 1-CPU machine.
+// corei7_skylake_x only (the VMX tier covers the second model).
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { runEmulator } from './harness.mjs';
+import { isoWithOptions } from './iso-variant.mjs';
+import { expect, ROOT, runCases } from './cases.mjs';
+
+const MODEL = 'corei7_skylake_x';
+const DEFAULT_MODULES = [['guests/prelaunched.bin', 'prelaunched'], ['guests/service.bin', 'Linux_bzImage']];
+const BOOTARGS = 'console=ttyS0,115200 earlyprintk=serial,ttyS0,115200 loglevel=7 panic=1';
+
+function bochs(name, iso, cpus, script) {
+  return runEmulator({
+    emulator: 'bochs', iso, cpuModel: MODEL, cpus, memMiB: 1024, timeoutS: 420,
+    logDir: path.join(ROOT, 'build', 'test-logs', 'scenario', name), script,
+  });
+}
+
+/** The guest lines of one VM (by name), prefix removed. */
+function vmLines(serial, name) {
+  const prefix = `[${name}] `;
+  return serial.split(/\r?\n/).map((l) => l.replace(/^ACRN:\\>/, '')).filter((l) => l.startsWith(prefix)).map((l) => l.slice(prefix.length));
+}
+
+/** The state column of `vm_list` rows after the `index`-th listing (0-based). */
+function listing(serial, index) {
+  const parts = serial.split('VM_ID  VM_NAME');
+  const text = parts[index + 1] ?? '';
+  const rows = {};
+  for (const m of text.split('ACRN:')[0].matchAll(/^(\d+) +(\S+) +(.+?)  +(\S.*?)\s*$/gm)) rows[m[2]] = { id: Number(m[1]), state: m[3].trim(), order: m[4] };
+  return rows;
+}
+
+function expectNoPanic(r) {
+  expect(!/PANIC|uncaught|Wasm trap/.test(r.serial), 'no panic', r);
+}
+
+/** The boot of the built-in scenario, up to both greetings. */
+function expectDefaultBoot(serial, r) {
+  expect(/scenario: built-in default/.test(serial), 'the built-in default scenario is read', r);
+  const order = ['vm0 (prelaunched): powered off -> created', 'vm0 (prelaunched): created -> running',
+    'vm1 (service): powered off -> created', 'vm1 (service): created -> running'];
+  let at = 0;
+  for (const line of order) {
+    const next = serial.indexOf(line, at);
+    expect(next >= 0, `launch in scenario order: "${line}"`, r);
+    at = next;
+  }
+  expect(/vm0 \(prelaunched\): \d+ MiB RAM, entry 0x100000, pCPU 1/.test(serial), 'the pre-launched VM runs on pCPU 1 (its affinity) from 0x100000', r);
+  expect(/prelaunched: COM2 connected to service COM2/.test(serial), 'the connected vuarts are linked', r);
+  const pre = vmLines(serial, 'prelaunched');
+  expect(pre[0] === 'prelaunched guest: hello from vm0 at 0x100000', `the pre-launched VM greets with its vm id and load address (${pre[0]})`, r);
+  const svc = vmLines(serial, 'service');
+  const hello = /^service guest: bzImage at 0x([0-9a-f]+), zero page 0x([0-9a-f]+), e820 entries (\d+), RAM (\d+) MiB$/.exec(svc[0] ?? '');
+  expect(hello !== null, `the Service VM greets from its 64-bit bzImage entry (${svc[0]})`, r);
+  expect(parseInt(hello[1], 16) % 0x200000 === 0 && parseInt(hello[1], 16) >= 0x1000000, 'its kernel sits at a kernel_alignment boundary at or above pref_address', r);
+  expect(Number(hello[3]) >= 3 && Number(hello[4]) > 512, `its zero page carries an e820 table with the host RAM minus the hypervisor's (${hello[3]} entries, ${hello[4]} MiB)`, r);
+  expect(svc[1] === `command line: ${BOOTARGS}`, 'its command line is the scenario\'s bootargs', r);
+}
+
+const cases = [
+  ['default scenario: launch, shell lifecycle of the pre-launched VM, the Service VM powers off, the system powers off', async () => {
+    const iso = isoWithOptions('scenario-default', '', DEFAULT_MODULES);
+    const r = await bochs('default', iso, 2, [
+      { expect: /\[service\] command line: [^\n]*\n/, send: 'vm_list\r', timeoutS: 300 },
+      { expect: /VM_ID[\s\S]*ACRN:\\>/, send: 'vm_pause 0\r', timeoutS: 60 },
+      { expect: /running -> paused[\s\S]*ACRN:\\>/, send: 'vm_list\r', timeoutS: 60 },
+      { expect: /VM_ID[\s\S]*ACRN:\\>/, send: 'vm_reset 0\r', timeoutS: 60 },
+      { expect: /paused -> created[\s\S]*ACRN:\\>/, send: 'vm_list\r', timeoutS: 60 },
+      { expect: /VM_ID[\s\S]*ACRN:\\>/, send: 'vm_start 0\r', timeoutS: 60 },
+      { expect: /hello from vm0/, send: 'vm_list\r', timeoutS: 120 },
+      { expect: /VM_ID[\s\S]*ACRN:\\>/, send: 'vm_pause 0\r', timeoutS: 60 },
+      { expect: /running -> paused[\s\S]*ACRN:\\>/, send: 'vm_shutdown 0\r', timeoutS: 60 },
+      { expect: /paused -> powered off[\s\S]*ACRN:\\>/, send: 'vm_list\r', timeoutS: 60 },
+      { expect: /VM_ID[\s\S]*ACRN:\\>/, send: 'vm_console 1\r', timeoutS: 60 },
+      { expect: /entering the console of vm1/, send: 'p', timeoutS: 60 },
+    ]);
+    expectNoPanic(r);
+    expectDefaultBoot(r.serial, r);
+    const states = [0, 1, 2, 3, 4].map((i) => listing(r.serial, i).prelaunched?.state);
+    expect(JSON.stringify(states) === JSON.stringify(['running', 'paused', 'created', 'running', undefined]),
+      `vm_list shows the pre-launched VM running, paused, created, running, then gone (${states.join(', ')})`, r);
+    expect(listing(r.serial, 0).service?.state === 'running' && listing(r.serial, 0).service?.order === 'Service VM', 'vm_list shows the Service VM running', r);
+    expect(listing(r.serial, 0).prelaunched?.order === 'pre-launched', 'vm_list shows the load orders', r);
+    expect(vmLines(r.serial, 'prelaunched').filter((l) => l.startsWith('prelaunched guest: hello')).length === 2, 'after reset and start the image was loaded again and runs from its entry', r);
+    expect(/vm0 \(prelaunched\): paused -> powered off/.test(r.serial), 'vm_shutdown powers the pre-launched VM off', r);
+    expect(/\[service\] powering off \(S5\)\r?\nvm1 \(service\): S5 through PM1a_CNT: powering off\r?\nvm1 \(service\): running -> paused\r?\nvm1 \(service\): paused -> powered off/.test(r.serial),
+      'the Service VM\'s own S5 goes through pause -> shutdown to POWERED_OFF', r);
+    expect(/every VM is powered off: powering the system off[\s\S]*Powering off\./.test(r.serial), 'with every VM off the system powers off', r);
+    expect(!vmLines(r.serial, 'service').some((l) => l.startsWith('FAIL')), 'no guest reports a power request that did not stop it', r);
+    expect(r.status === 'pass', 'the machine powered off (Bochs pass status)', r);
+  }],
+  ['default scenario: a pre-launched VM\'s reset shuts it down; the highest-severity VM\'s triple fault resets the host', async () => {
+    const iso = isoWithOptions('scenario-default', '', DEFAULT_MODULES);
+    const r = await bochs('resets', iso, 2, [
+      { expect: /\[service\] command line: [^\n]*\n/, send: 'vm_console 0\r', timeoutS: 300 },
+      { expect: /entering the console of vm0/, send: 'k', timeoutS: 60 },
+      { expect: /vm0 \(prelaunched\): paused -> powered off[\s\S]*back in the hypervisor shell[\s\S]*ACRN:\\>/, send: 'vm_console 1\r', timeoutS: 60 },
+      { expect: /entering the console of vm1/, send: 't', timeoutS: 60 },
+    ]);
+    expectNoPanic(r);
+    const first = r.serial;
+    expectDefaultBoot(first, r);
+    expect(/vm0 \(prelaunched\): reset through the keyboard controller\r?\nvm0 \(prelaunched\): running -> paused\r?\nvm0 \(prelaunched\): paused -> powered off/.test(first),
+      'the pre-launched VM\'s reset (KBC 0xFE) pauses and shuts it down', r);
+    expect(vmLines(first, 'prelaunched').filter((l) => l.startsWith('prelaunched guest: hello')).length === 1, 'it is not relaunched', r);
+    expect(/vm1 \(service\): triple fault: the VM resets\r?\nvm1 \(service\): the highest-severity VM reset: the host resets/.test(r.serial),
+      'the Service VM\'s triple fault, it being the highest-severity VM left, resets the host', r);
+    const bochsLog = fs.readFileSync(path.join(ROOT, 'build', 'test-logs', 'scenario', 'resets', 'bochs.log'), 'utf8');
+    expect(/CPU reset register = 0x06\r?\n[^\n]*bx_pc_system_c::Reset\(HARDWARE\) called/.test(bochsLog),
+      'the hypervisor wrote 0x06 to the reset control register and the machine took a hardware reset (Bochs log)', r);
+    expect(!/the host did not reset/.test(r.serial), 'the hypervisor did not run on after the reset', r);
+  }],
+  ['a scenario GRUB module overrides the default: two pre-launched VMs share the pCPU of a 1-CPU machine', async () => {
+    const image = path.join(ROOT, 'build', 'scenarios', 'partitioned-1cpu.bin');
+    fs.mkdirSync(path.dirname(image), { recursive: true });
+    execFileSync('node', [path.join(ROOT, 'tools', 'scenario.mjs'), path.join(ROOT, 'test', 'qemu', 'scenarios', 'partitioned-1cpu.ts'), '-o', image], { stdio: 'pipe' });
+    const iso = isoWithOptions('scenario-module', '', [
+      ['scenarios/partitioned-1cpu.bin', 'scenario'], ['guests/prelaunched.bin', 'pre-a'], ['guests/prelaunched.bin', 'pre-b'],
+    ]);
+    const bothHello = /hello from vm0[\s\S]*hello from vm1|hello from vm1[\s\S]*hello from vm0/;
+    const r = await bochs('module', iso, 1, [
+      { expect: bothHello, send: 'vm_list\r', timeoutS: 300 },
+      { expect: /VM_ID[\s\S]*ACRN:\\>/, send: 'vm_console 0\r', timeoutS: 60 },
+      { expect: /entering the console of vm0/, send: 'p', timeoutS: 60 },
+      { expect: /vm0 \(pre-a\): paused -> powered off[\s\S]*ACRN:\\>/, send: 'vm_console 1\r', timeoutS: 60 },
+      { expect: /entering the console of vm1/, send: 'p', timeoutS: 60 },
+    ]);
+    expectNoPanic(r);
+    expect(/scenario: read from GRUB module 0/.test(r.serial), 'the scenario comes from the GRUB module', r);
+    expect(/scenario partitioned-1cpu: 2 VMs/.test(r.serial), 'the module\'s scenario is the one summarised', r);
+    expect(/vm0 \(pre-a\): 15 MiB RAM, entry 0x100000, pCPU 0/.test(r.serial) && /vm1 \(pre-b\): 31 MiB RAM, entry 0x100000, pCPU 0/.test(r.serial),
+      'both VMs on pCPU 0 with their memory (16 MiB; 32 MiB in two regions; less the 640 KiB-1 MiB hole)', r);
+    const rows = listing(r.serial, 0);
+    expect(rows['pre-a']?.state === 'running' && rows['pre-b']?.state === 'running', 'vm_list shows both running', r);
+    expect(vmLines(r.serial, 'pre-a')[0] === 'prelaunched guest: hello from vm0 at 0x100000', 'pre-a greets as vm0', r);
+    expect(vmLines(r.serial, 'pre-b')[0] === 'prelaunched guest: hello from vm1 at 0x100000', 'pre-b greets as vm1', r);
+    expect(/vm1 \(pre-b\): paused -> powered off\r?\nevery VM is powered off: powering the system off/.test(r.serial), 'the second power-off leaves every VM off and powers the system off', r);
+    expect(r.status === 'pass', 'the machine powered off (Bochs pass status)', r);
+  }],
+];
+
+const ok = await runCases('scenario', cases, 3);
+process.exit(ok ? 0 : 1);
