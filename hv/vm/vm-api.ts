@@ -10,7 +10,7 @@
 //   shutdownVm  PAUSED -> POWERED_OFF (devices, I/O handlers, EPT, vCPUs torn down) else -1
 //   powerOffRtVm  a real-time VM's own power-off: RUNNING -> READY_TO_POWEROFF
 //
-// Each returns 0 or -1 and never throws. What a VM owns comes from the page
+// The guards are vm-state.ts's pure table. Each returns 0 or -1 and never throws. What a VM owns comes from the page
 // pool (VMCS, context and XSAVE pages, EPT tables, bitmaps) and goes back to
 // it on shutdown; the VM's objects themselves (vCPUs, devices) were built
 // with its slot at init, so none of this allocates on the TypeScript heap.
@@ -18,6 +18,10 @@
 // Service VM's memory-region hypercalls), after createVm.
 import { LOG_INFO, log } from '../log';
 import { allocateBitmaps, releaseBitmaps, setupVmcs } from './vmcs-setup';
+import {
+  VM_API_CREATE, VM_API_PAUSE, VM_API_POWEROFF_RT, VM_API_REFUSED, VM_API_RESET, VM_API_SHUTDOWN, VM_API_START,
+  vmApiNextState,
+} from './vm-state';
 import { VCPU_INIT, VCPU_OFFLINE } from './vcpu';
 import { LAPIC_MMIO_GPA, LAPIC_MMIO_SIZE } from './vcpu-lapic';
 import {
@@ -87,7 +91,7 @@ function teardown(vm: AcrnVm): void {
  * for INIT-SIPI-SIPI from it.
  */
 export function createVm(vm: AcrnVm, p: VmCreateParams): number {
-  if (vm.state !== VM_POWERED_OFF) return -1;
+  if (vmApiNextState(VM_API_CREATE, vm.state, p.severity === SEVERITY_RTVM) === VM_API_REFUSED) return -1;
   if (!(p.vcpus >= 1 && p.vcpus <= MAX_VCPUS_PER_VM)) return -1;
   vm.name = p.name;
   vm.loadOrder = p.loadOrder;
@@ -118,7 +122,7 @@ export function createVm(vm: AcrnVm, p: VmCreateParams): number {
 
 /** CREATED -> RUNNING: the BSP joins its pCPU's run queue (ACRN start_vm: @pre CREATED). */
 export function startVm(vm: AcrnVm): number {
-  if (vm.state !== VM_CREATED || vm.vcpuCount === 0) return -1;
+  if (vmApiNextState(VM_API_START, vm.state, isRtVm(vm)) === VM_API_REFUSED || vm.vcpuCount === 0) return -1;
   transition(vm, VM_RUNNING);
   const bsp = vm.vcpus[0];
   bsp.waitingForSipi = false;
@@ -136,9 +140,9 @@ function stopVcpus(vm: AcrnVm): void {
 
 /** -> PAUSED. -1 only when POWERED_OFF; a running real-time VM is left running (0). */
 export function pauseVm(vm: AcrnVm): number {
-  if (vm.state === VM_POWERED_OFF) return -1;
-  if (vm.state === VM_PAUSED) return 0;
-  if (isRtVm(vm) && vm.state === VM_RUNNING) return 0;
+  const next = vmApiNextState(VM_API_PAUSE, vm.state, isRtVm(vm));
+  if (next === VM_API_REFUSED) return -1;
+  if (next === vm.state) return 0; // already paused, or a running real-time VM
   stopVcpus(vm);
   transition(vm, VM_PAUSED);
   return 0;
@@ -152,7 +156,7 @@ export function pauseVm(vm: AcrnVm): number {
  * (vcpu-reset.ts: the VMCS may still be current there).
  */
 export function resetVm(vm: AcrnVm): number {
-  if (vm.state !== VM_PAUSED) return -1;
+  if (vmApiNextState(VM_API_RESET, vm.state, isRtVm(vm)) === VM_API_REFUSED) return -1;
   for (let i = 0; i < vm.vcpuCount; i++) {
     const v = vm.vcpus[i];
     v.clearEvents();
@@ -174,7 +178,7 @@ export function resetVm(vm: AcrnVm): number {
 
 /** PAUSED -> POWERED_OFF: everything the VM owns goes back. */
 export function shutdownVm(vm: AcrnVm): number {
-  if (vm.state !== VM_PAUSED) return -1;
+  if (vmApiNextState(VM_API_SHUTDOWN, vm.state, isRtVm(vm)) === VM_API_REFUSED) return -1;
   teardown(vm);
   transition(vm, VM_POWERED_OFF);
   return 0;
@@ -182,7 +186,7 @@ export function shutdownVm(vm: AcrnVm): number {
 
 /** A real-time VM powered itself off (S5): RUNNING -> READY_TO_POWEROFF; the DM then pauses and destroys it. */
 export function powerOffRtVm(vm: AcrnVm): number {
-  if (!isRtVm(vm) || vm.state !== VM_RUNNING) return -1;
+  if (vmApiNextState(VM_API_POWEROFF_RT, vm.state, isRtVm(vm)) === VM_API_REFUSED) return -1;
   stopVcpus(vm);
   transition(vm, VM_READY_TO_POWEROFF);
   return 0;

@@ -9,14 +9,14 @@ import {
 } from '../../hv/vm/vm-api';
 import { VCPU_INIT, VCPU_OFFLINE, VCPU_RUNNABLE, VCPU_STOPPED } from '../../hv/vm/vcpu';
 import {
-  type AcrnVm, LOAD_ORDER_POST, VM_CREATED, VM_PAUSED, VM_POWERED_OFF, VM_READY_TO_POWEROFF, VM_RUNNING,
+  type AcrnVm, LOAD_ORDER_POST, VM_CREATED, VM_PAUSED, VM_POWERED_OFF, VM_RUNNING,
 } from '../../hv/vm/vm';
 import { type Env, makeEnv } from './vm-fixture';
+import { REALTIME_VECTORS, STANDARD_VECTORS } from '../conformance/data/vm-state-vectors';
 
 const OFF = VM_POWERED_OFF;
 const CREATED = VM_CREATED;
 const RUNNING = VM_RUNNING;
-const READY = VM_READY_TO_POWEROFF;
 const PAUSED = VM_PAUSED;
 
 function params(rt = false, vcpus = 2): VmCreateParams {
@@ -44,40 +44,28 @@ function vmIn(env: Env, state: number, rt = false): AcrnVm {
   return vm;
 }
 
-type Api = 'create' | 'start' | 'pause' | 'reset' | 'shutdown';
-function call(api: Api, vm: AcrnVm, rt: boolean): number {
-  if (api === 'create') return createVm(vm, params(rt));
-  if (api === 'start') return startVm(vm);
-  if (api === 'pause') return pauseVm(vm);
-  if (api === 'reset') return resetVm(vm);
-  return shutdownVm(vm);
+const API_NAMES = ['create', 'start', 'pause', 'reset', 'shutdown', 'poweroff_rt'];
+function call(api: number, vm: AcrnVm, rt: boolean): number {
+  if (api === 0) return createVm(vm, params(rt));
+  if (api === 1) return startVm(vm);
+  if (api === 2) return pauseVm(vm);
+  if (api === 3) return resetVm(vm);
+  if (api === 4) return shutdownVm(vm);
+  return powerOffRtVm(vm);
 }
 
-// [API, state before, return value, state after], from ACRN-ABI.md.
-const STANDARD: [Api, number, number, number][] = [
-  ['create', OFF, 0, CREATED], ['create', CREATED, -1, CREATED], ['create', RUNNING, -1, RUNNING], ['create', PAUSED, -1, PAUSED],
-  ['start', OFF, -1, OFF], ['start', CREATED, 0, RUNNING], ['start', RUNNING, -1, RUNNING], ['start', PAUSED, -1, PAUSED],
-  ['pause', OFF, -1, OFF], ['pause', CREATED, 0, PAUSED], ['pause', RUNNING, 0, PAUSED], ['pause', PAUSED, 0, PAUSED],
-  ['reset', OFF, -1, OFF], ['reset', CREATED, -1, CREATED], ['reset', RUNNING, -1, RUNNING], ['reset', PAUSED, 0, CREATED],
-  ['shutdown', OFF, -1, OFF], ['shutdown', CREATED, -1, CREATED], ['shutdown', RUNNING, -1, RUNNING], ['shutdown', PAUSED, 0, OFF],
-];
-// A real-time VM: a running one is not paused; READY_TO_POWEROFF pauses.
-const REALTIME: [Api, number, number, number][] = [
-  ['pause', RUNNING, 0, RUNNING], ['pause', READY, 0, PAUSED],
-  ['create', READY, -1, READY], ['start', READY, -1, READY], ['reset', READY, -1, READY], ['shutdown', READY, -1, READY],
-];
-
 describe('VM APIs against every state (ACRN-ABI.md)', () => {
-  for (const [api, before, rc, after] of STANDARD) {
-    it(`standard VM: ${api} in state ${before} returns ${rc} and leaves state ${after}`, () => {
+  // The vectors the conformance tier also runs natively (test/conformance/vm-state.ts).
+  for (const [api, before, rc, after] of STANDARD_VECTORS) {
+    it(`standard VM: ${API_NAMES[api]} in state ${before} returns ${rc} and leaves state ${after}`, () => {
       const env = makeEnv();
       const vm = vmIn(env, before);
       expect(call(api, vm, false)).toBe(rc);
       expect(vm.state).toBe(after);
     });
   }
-  for (const [api, before, rc, after] of REALTIME) {
-    it(`real-time VM: ${api} in state ${before} returns ${rc} and leaves state ${after}`, () => {
+  for (const [api, before, rc, after] of REALTIME_VECTORS) {
+    it(`real-time VM: ${API_NAMES[api]} in state ${before} returns ${rc} and leaves state ${after}`, () => {
       const env = makeEnv();
       const vm = vmIn(env, before, true);
       expect(call(api, vm, true)).toBe(rc);
