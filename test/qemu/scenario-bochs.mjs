@@ -18,6 +18,12 @@
 //    checked in Bochs's log rather than by a second boot.
 //  - module: a `scenario` GRUB module (tools/scenario.mjs output) overrides
 //    the default: two pre-launched VMs share the one pCPU of a 1-CPU machine.
+//  - dm-lifecycle (issue 8): the test Service VM, acting as a device model,
+//    runs the full lifecycle of a post-launched User VM twice through ACRN's
+//    hypercalls (create, I/O request buffer, memory regions, start; pause;
+//    resume as pause -> reset -> set vcpu regs -> start; reset; pause ->
+//    destroy), with the User VM image (guests/user.asm) as its ramdisk; the
+//    User VM's console output is checked at each start.
 // corei7_skylake_x only (the VMX tier covers the second model).
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -29,6 +35,14 @@ import { expect, ROOT, runCases } from './cases.mjs';
 const MODEL = 'corei7_skylake_x';
 const DEFAULT_MODULES = [['guests/prelaunched.bin', 'prelaunched'], ['guests/service.bin', 'Linux_bzImage']];
 const BOOTARGS = 'console=ttyS0,115200 earlyprintk=serial,ttyS0,115200 loglevel=7 panic=1';
+
+/** Compile a scenario under test/qemu/scenarios/ to build/scenarios/<name>.bin (a path under build/). */
+function compileScenario(name) {
+  const image = path.join(ROOT, 'build', 'scenarios', `${name}.bin`);
+  fs.mkdirSync(path.dirname(image), { recursive: true });
+  execFileSync('node', [path.join(ROOT, 'tools', 'scenario.mjs'), path.join(ROOT, 'test', 'qemu', 'scenarios', `${name}.ts`), '-o', image], { stdio: 'pipe' });
+  return `scenarios/${name}.bin`;
+}
 
 function bochs(name, iso, cpus, script) {
   return runEmulator({
@@ -133,11 +147,8 @@ const cases = [
     expect(!/the host did not reset/.test(r.serial), 'the hypervisor did not run on after the reset', r);
   }],
   ['a scenario GRUB module overrides the default: two pre-launched VMs share the pCPU of a 1-CPU machine', async () => {
-    const image = path.join(ROOT, 'build', 'scenarios', 'partitioned-1cpu.bin');
-    fs.mkdirSync(path.dirname(image), { recursive: true });
-    execFileSync('node', [path.join(ROOT, 'tools', 'scenario.mjs'), path.join(ROOT, 'test', 'qemu', 'scenarios', 'partitioned-1cpu.ts'), '-o', image], { stdio: 'pipe' });
     const iso = isoWithOptions('scenario-module', '', [
-      ['scenarios/partitioned-1cpu.bin', 'scenario'], ['guests/prelaunched.bin', 'pre-a'], ['guests/prelaunched.bin', 'pre-b'],
+      [compileScenario('partitioned-1cpu'), 'scenario'], ['guests/prelaunched.bin', 'pre-a'], ['guests/prelaunched.bin', 'pre-b'],
     ]);
     const bothHello = /hello from vm0[\s\S]*hello from vm1|hello from vm1[\s\S]*hello from vm0/;
     const r = await bochs('module', iso, 1, [
@@ -158,6 +169,37 @@ const cases = [
     expect(vmLines(r.serial, 'pre-b')[0] === 'prelaunched guest: hello from vm1 at 0x100000', 'pre-b greets as vm1', r);
     expect(/vm1 \(pre-b\): paused -> powered off\r?\nevery VM is powered off: powering the system off/.test(r.serial), 'the second power-off leaves every VM off and powers the system off', r);
     expect(r.status === 'pass', 'the machine powered off (Bochs pass status)', r);
+  }],
+  ['the test Service VM runs a User VM\'s full lifecycle twice through hypercalls (issue 8)', async () => {
+    const iso = isoWithOptions('scenario-dm', '', [
+      [compileScenario('service-dm-1cpu'), 'scenario'], ['guests/service.bin', 'Linux_bzImage'], ['guests/user.bin', 'uservm'],
+    ]);
+    const r = await bochs('dm-lifecycle', iso, 1, [
+      { expect: /\[service\] command line: [^\n]*\n/, send: 'vm_console 0\r', timeoutS: 300 },
+      { expect: /entering the console of vm0/, send: 'l', timeoutS: 60 },
+      { expect: /dm: lifecycle done|dm: FAIL/, send: '\u0000', timeoutS: 300 },
+      { expect: /back in the hypervisor shell[\s\S]*ACRN:\\>/, send: 'vm_list\r', timeoutS: 60 },
+      { expect: /VM_ID[\s\S]*ACRN:\\>/, send: 'poweroff\r', timeoutS: 60 },
+    ]);
+    expectNoPanic(r);
+    const dm = vmLines(r.serial, 'service').filter((l) => l.startsWith('dm: '));
+    const calls = dm.filter((l) => / = /.test(l));
+    const perRun = ['create_vm', 'set_ioreq_buffer', 'set_memory_regions', 'start_vm', 'pause_vm', 'reset_vm', 'set_vcpu_regs', 'start_vm',
+      'pause_vm', 'reset_vm', 'start_vm', 'pause_vm', 'destroy_vm'];
+    const names = calls.map((l) => l.slice(4, l.indexOf(' = ')));
+    expect(JSON.stringify(names) === JSON.stringify([...perRun, ...perRun]), `the hypercalls of two lifecycles, in order (${names.join(' ')})`, r);
+    expect(calls.every((l) => l.endsWith(' = 0x0')), `every hypercall returned 0 (${calls.filter((l) => !l.endsWith(' = 0x0')).join('; ')})`, r);
+    expect(!dm.some((l) => /FAIL/.test(l)) && dm[dm.length - 1] === 'dm: lifecycle done', 'the Service VM saw the User VM run after every start, and finished', r);
+    const user = vmLines(r.serial, 'post1');
+    const want = [1, 2].flatMap((n) => [`user VM: hello, run ${n}`, `user VM: resumed, run ${n}`, `user VM: hello, run ${n}`]);
+    expect(JSON.stringify(user) === JSON.stringify(want), `the User VM's console shows each start: from the reset vector, at the registers set, after the reset (${user.join(' | ')})`, r);
+    const transitions = [...r.serial.matchAll(/vm1 \(post1\): (.+)/g)].map((m) => m[1].trim());
+    const perRunStates = ['powered off -> created', 'created -> running', 'running -> paused', 'paused -> created', 'created -> running',
+      'running -> paused', 'paused -> created', 'created -> running', 'running -> paused', 'paused -> powered off'];
+    expect(JSON.stringify(transitions) === JSON.stringify([...perRunStates, ...perRunStates]), `the User VM went through ACRN's states (${transitions.join(', ')})`, r);
+    const rows = listing(r.serial, 0);
+    expect(rows.service?.state === 'running' && rows.post1 === undefined, 'afterwards the Service VM runs and the User VM is gone', r);
+    expect(r.status === 'pass', 'poweroff ends Bochs with a pass status', r);
   }],
 ];
 
