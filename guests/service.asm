@@ -22,6 +22,15 @@
 ; the User VM's flag in the shared memory ("dm: user VM ran ..."), or prints
 ; "dm: FAIL ..." on a timeout. The last line is "dm: lifecycle done".
 ;
+; `f` (20,000 calls) and `F` (100,000, for make bench) fuzz the hypercall
+; interface: xorshift64 from a fixed seed picks the id (ACRN's ids, the
+; 0x800000xx range, random 32- and 64-bit values) and each parameter (0,
+; small VM ids, aligned and unaligned pointers into a 1 MiB scratch area it
+; keeps filled with random bytes, pointers ending at or crossing the top of
+; its RAM, hypervisor and MMIO addresses, random 64-bit values). Interrupts
+; stay off; an IDT whose every gate returns absorbs injected NMIs. It ends
+; with "fuzz: <n> hypercalls, <z> returned 0, <e> refused".
+;
 ; Build: nasm -f bin -i guests/ -o service.bin service.asm
 
 default rel                         ; every memory operand RIP-relative: position independent
@@ -89,6 +98,7 @@ bits 64
 entry64:                            ; load + 0x200, RSI = the zero page
         mov     rbx, rsi
         mov     [zero_page], rsi
+        call    stash_user_image
         lea     rsi, [msg_hello]
         call    com_puts
         lea     rax, [pm_start]
@@ -144,6 +154,7 @@ ZP_RAMDISK_SIZE         equ 0x21C
 SCRATCH_OFF             equ 0x100000    ; structures, inside the kernel's init_size footprint
 UVM_OFF                 equ 0x400000    ; the User VM's memory, 1 MiB of the Service VM's RAM
 UVM_SIZE                equ 0x100000
+USER_IMAGE_OFF          equ 0x600000    ; the User VM image, copied from the ramdisk at entry
 UVM_RUN                 equ 0x500       ; in the User VM: the run number (byte) ...
 UVM_FLAG                equ 0x504       ; ... and the flag it sets (word)
 ; offsets in the scratch area
@@ -156,6 +167,24 @@ S_IOREQ_PAGE            equ 0x1000      ; the I/O request buffer (4 KiB)
 MR_ADD                  equ 0
 PROT_RWX_WB             equ 0x7 | 0x40
 WAIT_PAUSES             equ 40000000
+
+; Keep the User VM image (the ramdisk, at most 64 KiB) where nothing else
+; writes: the fuzzer aims hypercalls at the top of RAM, where the ramdisk is.
+stash_user_image:
+        push    rcx
+        push    rsi
+        push    rdi
+        mov     esi, [rbx + ZP_RAMDISK_IMAGE]
+        mov     ecx, [rbx + ZP_RAMDISK_SIZE]
+        cmp     ecx, 0x10000
+        jbe     .sized
+        mov     ecx, 0x10000
+.sized: lea     rdi, [pm_start + USER_IMAGE_OFF]
+        rep     movsb
+        pop     rdi
+        pop     rsi
+        pop     rcx
+        ret
 
 ; hypercall: r8 = id, rdi, rsi = parameters -> rax; prints "dm: <name> = <rax>" (rdx = name)
 hcall:
@@ -219,12 +248,9 @@ lifecycle:
         mov     rdi, r13
         mov     ecx, UVM_SIZE
         call    zero
-        mov     esi, [r15 + ZP_RAMDISK_IMAGE]
-        mov     ecx, [r15 + ZP_RAMDISK_SIZE]
-        cmp     ecx, 0x10000
-        jbe     .sized
+        lea     rsi, [pm_start + USER_IMAGE_OFF]
         mov     ecx, 0x10000
-.sized: lea     rdi, [r13 + 0xF0000]
+        lea     rdi, [r13 + 0xF0000]
         rep     movsb
         mov     al, [run]
         mov     [r13 + UVM_RUN], al
@@ -351,6 +377,279 @@ set_regs:
         mov     r8d, HC_SET_VCPU_REGS
         lea     rdx, [n_regs]
         jmp     hcall
+
+; ---- hypercall fuzzing (commands f and F) ----
+
+FUZZ_SCRATCH_OFF        equ 0x200000    ; 1 MiB of random bytes that pointers aim into
+FUZZ_SCRATCH_SIZE       equ 0x100000
+IDT_OFF                 equ 0x380000    ; 4 KiB: 256 gates, well clear of the scratch area
+ZP_E820_TABLE_OFF       equ 0x2D0
+
+fuzz_small:
+        mov     ecx, 20000
+        jmp     fuzz
+fuzz_big:
+        mov     ecx, 100000
+; rcx = calls
+fuzz:
+        push    rbx
+        push    r12
+        push    r13
+        push    r14
+        push    r15
+        mov     r14, rcx
+        call    install_idt
+        lea     r12, [pm_start + FUZZ_SCRATCH_OFF]
+        call    ram_top
+        mov     r13, rax                        ; the end of its highest RAM range
+        mov     rax, 0x2545F4914F6CDD1D
+        mov     [seed], rax
+        mov     rdi, r12                        ; fill the scratch area
+        mov     ecx, FUZZ_SCRATCH_SIZE / 8
+.fill:  call    rand
+        stosq
+        dec     ecx
+        jnz     .fill
+        xor     r15d, r15d                      ; calls that returned 0
+        xor     ebx, ebx                        ; calls made
+.call:  call    rand                            ; the id
+        mov     rdx, rax
+        and     edx, 3
+        shr     rax, 8
+        cmp     edx, 0
+        jne     .id1
+        xor     edx, edx
+        mov     ecx, FUZZ_IDS
+        div     rcx
+        lea     rax, [fuzz_ids]
+        mov     r8d, [rax + rdx * 4]
+        jmp     .params
+.id1:   cmp     edx, 1
+        jne     .id2
+        movzx   r8d, al
+        or      r8d, 0x80000000
+        jmp     .params
+.id2:   cmp     edx, 2
+        jne     .id3
+        mov     r8d, eax
+        jmp     .params
+.id3:   call    rand
+        mov     r8, rax
+.params:
+        call    param
+        mov     rdi, rax
+        call    param
+        mov     rsi, rax
+        vmcall
+        test    rax, rax
+        jnz     .refused
+        inc     r15
+.refused:
+        inc     rbx
+        test    ebx, 1023                       ; now and then, new random bytes in the scratch area
+        jnz     .next
+        call    rand                            ; (rand clobbers rdx)
+        and     eax, FUZZ_SCRATCH_SIZE - 8
+        mov     rcx, rax
+        call    rand
+        mov     [r12 + rcx], rax
+.next:  cmp     rbx, r14
+        jb      .call
+        lea     rsi, [msg_fuzz]
+        call    com_puts
+        mov     rax, rbx
+        call    com_dec
+        lea     rsi, [msg_fuzz_ok]
+        call    com_puts
+        mov     rax, r15
+        call    com_dec
+        lea     rsi, [msg_fuzz_err]
+        call    com_puts
+        mov     rax, rbx
+        sub     rax, r15
+        call    com_dec
+        lea     rsi, [msg_fuzz_end]
+        call    com_puts
+        pop     r15
+        pop     r14
+        pop     r13
+        pop     r12
+        pop     rbx
+        ret
+
+; rax = a random parameter (r12 = scratch, r13 = top of RAM); clobbers rcx, rdx
+param:
+        call    rand
+        mov     rdx, rax
+        and     edx, 7
+        shr     rax, 8
+        lea     rcx, [param_kinds]
+        movsxd  rdx, dword [rcx + rdx * 4]
+        add     rdx, rcx
+        jmp     rdx
+.zero:  xor     eax, eax
+        ret
+.small: and     eax, 15
+        ret
+.aligned:                                       ; pointers aim at the first half: what the
+        and     eax, FUZZ_SCRATCH_SIZE / 2 - 64         ; hypervisor writes there stays in the scratch area
+        add     rax, r12
+        ret
+.unaligned:
+        and     eax, FUZZ_SCRATCH_SIZE / 2 - 1
+        add     rax, r12
+        ret
+.random:
+        jmp     rand
+.ram_end:
+        and     eax, 255
+        neg     rax
+        add     rax, r13                        ; 1..255 bytes before the top of RAM: structures cross it
+        ret
+.hypervisor:
+        and     eax, 0x3FFFFF8
+        add     rax, 0x100000                   ; the hypervisor image, Wasm window and pool: not in its EPT
+        ret
+.mmio:  and     eax, 3
+        lea     rcx, [mmio_addrs]
+        mov     rax, [rcx + rax * 8]
+        ret
+
+; rax = the next xorshift64 value; clobbers rdx
+rand:
+        mov     rax, [seed]
+        mov     rdx, rax
+        shl     rdx, 13
+        xor     rax, rdx
+        mov     rdx, rax
+        shr     rdx, 7
+        xor     rax, rdx
+        mov     rdx, rax
+        shl     rdx, 17
+        xor     rax, rdx
+        mov     [seed], rax
+        ret
+
+; rax = the end of the highest RAM range of its e820 table (zero page)
+ram_top:
+        push    rcx
+        push    rdx
+        push    rsi
+        mov     rsi, [zero_page]
+        movzx   ecx, byte [rsi + ZP_E820_ENTRIES]
+        lea     rsi, [rsi + ZP_E820_TABLE_OFF]
+        xor     eax, eax
+.e:     test    ecx, ecx
+        jz      .done
+        cmp     dword [rsi + 16], E820_RAM
+        jne     .n
+        mov     rdx, [rsi]
+        add     rdx, [rsi + 8]
+        cmp     rdx, rax
+        jbe     .n
+        mov     rax, rdx
+.n:     add     rsi, 20
+        dec     ecx
+        jmp     .e
+.done:  pop     rsi
+        pop     rdx
+        pop     rcx
+        ret
+
+; an IDT: NMI (2) and vectors 32-255 return at once (an NMI a fuzzed INJECT_MSI
+; might send), exceptions 0-31 print "fuzz: FAIL exception <n>" and stop
+install_idt:
+        push    rax
+        push    rcx
+        push    rdx
+        push    rdi
+        push    rsi
+        lea     rdi, [pm_start + IDT_OFF]
+        xor     ecx, ecx
+.gate:  lea     rax, [absorb]
+        cmp     ecx, 2
+        je      .set
+        cmp     ecx, 32
+        jae     .set
+        lea     rax, [exception_stubs]
+        mov     edx, ecx
+        imul    edx, edx, EXC_STUB_SIZE
+        add     rax, rdx
+.set:   mov     [rdi], ax                       ; offset 15:0
+        mov     word [rdi + 2], cs              ; the loader's 64-bit code selector
+        mov     word [rdi + 4], 0x8E00          ; present, DPL 0, 64-bit interrupt gate
+        mov     rsi, rax
+        shr     rsi, 16
+        mov     [rdi + 6], si                   ; offset 31:16
+        shr     rsi, 16
+        mov     [rdi + 8], esi                  ; offset 63:32
+        mov     dword [rdi + 12], 0
+        add     rdi, 16
+        inc     ecx
+        cmp     ecx, 256
+        jb      .gate
+        lea     rax, [pm_start + IDT_OFF]
+        mov     [idtr + 2], rax
+        lidt    [idtr]
+        pop     rsi
+        pop     rdi
+        pop     rdx
+        pop     rcx
+        pop     rax
+        ret
+absorb: iretq
+
+EXC_STUB_SIZE   equ 16
+align EXC_STUB_SIZE, db 0xCC
+exception_stubs:
+%assign v 0
+%rep 32
+        mov     eax, v                          ; 5 bytes
+        jmp     near exception_report           ; 5 bytes, padded to the stride
+        align   EXC_STUB_SIZE, db 0xCC
+%assign v v + 1
+%endrep
+exception_report:                               ; eax = vector; the frame: [error code,] RIP, CS, RFLAGS
+        lea     rsi, [msg_exception]
+        call    com_puts
+        call    com_dec
+        lea     rsi, [msg_frame]
+        call    com_puts
+        mov     rax, [rsp]
+        call    com_hex
+        mov     al, ' '
+        call    com_putc
+        mov     rax, [rsp + 8]
+        call    com_hex
+        mov     al, ' '
+        call    com_putc
+        mov     rax, [rsp + 16]
+        call    com_hex
+        call    com_newline
+.stop:  cli
+        hlt
+        jmp     .stop
+
+align 4
+param_kinds     dd param.zero - param_kinds, param.small - param_kinds, param.aligned - param_kinds
+                dd param.unaligned - param_kinds, param.random - param_kinds, param.ram_end - param_kinds
+                dd param.hypervisor - param_kinds, param.mmio - param_kinds
+fuzz_ids        dd 0x80000000, 0x80000001, 0x80000002, 0x80000010, 0x80000011, 0x80000012, 0x80000013, 0x80000014
+                dd 0x80000015, 0x80000016, 0x80000023, 0x80000024, 0x80000025, 0x80000030, 0x80000031, 0x80000041
+                dd 0x80000042, 0x80000043, 0x80000053, 0x80000054, 0x80000055, 0x80000056, 0x80000057, 0x80000058
+                dd 0x80000059, 0x8000005A, 0x80000063, 0x80000080
+FUZZ_IDS        equ ($ - fuzz_ids) / 4
+align 8
+mmio_addrs      dq 0xFEE00000, 0xFEC00000, 0xFFFFFFF8, 0xE0000000
+seed            dq 0
+idtr            dw 256 * 16 - 1
+                dq 0
+msg_fuzz        db "fuzz: ", 0
+msg_exception   db "fuzz: FAIL exception ", 0
+msg_frame       db ", frame ", 0
+msg_fuzz_ok     db " hypercalls, ", 0
+msg_fuzz_err    db " returned 0, ", 0
+msg_fuzz_end    db " refused", 10, 0
 
 n_create        db "create_vm", 0
 n_ioreq         db "set_ioreq_buffer", 0

@@ -125,6 +125,7 @@ export interface HwBackend {
   kickCpu(cpu: number): number;
   eptFlushCpus(mask: number, eptpHi: number, eptpLo: number): number;
   declareGuestRam(base: number, size: number): number;
+  physPageOk(pa: number, write: boolean): boolean;
 }
 
 const NATIVE: boolean = __NATIVE__;
@@ -268,13 +269,14 @@ export const SMP_TSC_KHZ = 4;
 export const SMP_IDLE_WAKEUPS = 5;
 export const SMP_KICKS = 6;
 export const SMP_FLUSHES = 7;
-// __smp_op operations (one import for five, the last not about SMP: Wasm import fields are scarce,
+// __smp_op operations (one import for six, the last two not about SMP: Wasm import fields are scarce,
 // tools/PORFFOR.md B15); each has its own wrapper below.
 const SMP_OP_START = 0;
 const SMP_OP_IDLE = 1;
 const SMP_OP_KICK = 2;
 const SMP_OP_EPT_FLUSH = 3;
 const SMP_OP_DECLARE_GUEST_RAM = 4;
+const SMP_OP_PAGE_OK = 5;
 /** IPI vector kickCpu sends (EOI only, native IDT gate; an exit reason 1 in a guest). */
 export const KICK_VECTOR = 0xf0;
 /** IPI vector of eptFlushCpus (INVEPT in the native handler). */
@@ -314,6 +316,14 @@ export function eptFlushCpus(mask: number, eptpHi: number, eptpLo: number): numb
  * declared (native physaccess.c phys_try_declare_guest).
  */
 export function declareGuestRam(base: number, size: number): number { return NATIVE ? __smp_op(SMP_OP_DECLARE_GUEST_RAM, base, size, 0) : simulated().declareGuestRam(base, size); }
+
+/**
+ * True when the hypervisor may read (write: and write) the whole 4 KiB page
+ * holding `pa` (native physaccess.c phys_page_ok): guest copies check each
+ * host page first, so that a guest pointing at memory the hypervisor does
+ * not own (MMIO in the Service VM's identity map) is refused, not a panic.
+ */
+export function physPageOk(pa: number, write: boolean): boolean { return NATIVE ? __smp_op(SMP_OP_PAGE_OK, pa, write ? 1 : 0, 0) !== 0 : simulated().physPageOk(pa, write); }
 
 // ---- test hooks ---------------------------------------------------------------
 /** make bench: CPUID and VMCALL exits handled by the assembly floor (1) or the full path (0). */

@@ -185,6 +185,10 @@ export class SimMachine implements HwBackend {
     for (const r of this.regions) if (pa >= r.base && pa < r.base + r.size) return !(write && r.readOnly);
     return false;
   }
+  physPageOk(pa: number, write: boolean): boolean {
+    const base = Math.floor(pa / PAGE) * PAGE;
+    return this.owned(base, write) && this.owned(base + PAGE - 1, write);
+  }
   private check(pa: number, width: number, write: boolean): void {
     if (!this.owned(pa, write) || !this.owned(pa + width - 1, write)) {
       throw new SimFault(`phys_${write ? 'write' : 'read'}: 0x${pa.toString(16)} (${width} bytes) is not hypervisor-owned memory`);

@@ -9,7 +9,11 @@
 // guest's page tables for each 4 KiB piece of the linear range (GuestWalker,
 // which sets A/D as the CPU would), then translate the GPA the same way.
 //
-// A copy never touches memory the EPT does not map. A copy that fails has
+// A copy never touches memory the EPT does not map, nor a host page the
+// hypervisor may not access (physPageOk: the Service VM's identity map
+// reaches MMIO and memory the hypervisor does not own; a guest pointing a
+// hypercall or its page tables there gets COPY_EPT_UNMAPPED, not a panic of
+// the hypervisor). A copy that fails has
 // copied the whole pages before the failing one (its destination holds that
 // prefix; for a copy to the guest, guest memory does) and nothing of the
 // failing page or after it. readGva/writeGva translate every page of the
@@ -22,7 +26,7 @@
 // the walk status (WALK_OK when the walk succeeded and the EPT refused; then
 // walker.gpa is the GPA the EPT does not map). Nothing here allocates or throws.
 import { EPT_R, EPT_W, EPT_X, type Ept } from '../../arch/x86/ept';
-import { atomicOr32, hi, peek8, peek32, peek64, poke8, poke32 } from '../../arch/x86/intrinsics';
+import { atomicOr32, hi, peek8, peek32, peek64, physPageOk, poke8, poke32 } from '../../arch/x86/intrinsics';
 import { ACC_FETCH, ACC_WRITE, GuestWalker, type GuestPhysMemory, PAGING_4LEVEL, type PagingState, WALK_OK } from './guest-walk';
 
 export const COPY_OK = 0;
@@ -57,7 +61,7 @@ export class EptGuestPhysMemory implements GuestPhysMemory {
   readEntry(gpa: number, size: number): number {
     this.entryHi = 0;
     const hpa = this.ept.translate(gpa);
-    if (hpa < 0 || (this.ept.lastPerms & EPT_R) === 0) return -1;
+    if (hpa < 0 || (this.ept.lastPerms & EPT_R) === 0 || !physPageOk(hpa, false)) return -1;
     if (size === 8) {
       const lo = peek64(hpa);
       this.entryHi = hi();
@@ -69,7 +73,7 @@ export class EptGuestPhysMemory implements GuestPhysMemory {
   /** OR A/D bits into the entry's low dword: the EPT must map it writable (the CPU's A/D update is a write). */
   setEntryBits(gpa: number, bits: number): boolean {
     const hpa = this.ept.translate(gpa);
-    if (hpa < 0 || (this.ept.lastPerms & EPT_W) === 0) return false;
+    if (hpa < 0 || (this.ept.lastPerms & EPT_W) === 0 || !physPageOk(hpa, true)) return false;
     atomicOr32(hpa, bits);
     return true;
   }
@@ -115,7 +119,7 @@ export class GuestMemory {
     let left = length;
     while (left > 0) {
       const hpa = this.ept.translate(at);
-      if (hpa < 0 || (this.ept.lastPerms & perm) === 0) return COPY_EPT_UNMAPPED;
+      if (hpa < 0 || (this.ept.lastPerms & perm) === 0 || !physPageOk(hpa, toGuest)) return COPY_EPT_UNMAPPED;
       let n = PAGE - (at % PAGE);
       if (n > left) n = left;
       if (toGuest) this.toHost(hpa, buf, pos, n);
@@ -240,7 +244,7 @@ export class GuestMemory {
     if (toGuest) perm = EPT_W;
     else if ((access & ACC_FETCH) !== 0) perm = EPT_X;
     const hpa = this.ept.translate(this.walker.gpa);
-    if (hpa < 0 || (this.ept.lastPerms & perm) === 0) {
+    if (hpa < 0 || (this.ept.lastPerms & perm) === 0 || !physPageOk(hpa, toGuest)) {
       this.faultLinHi = linHi;
       this.faultLinLo = linLo;
       return COPY_EPT_UNMAPPED;

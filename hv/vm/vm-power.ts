@@ -22,6 +22,7 @@ import { LOG_ERROR, LOG_INFO, LOG_WARN, log } from '../log';
 import { isRtVm, pauseVm, powerOffRtVm, shutdownVm } from './vm-api';
 import type { PioDevice } from './io-emul';
 import type { VmTable } from './vm-table';
+import type { Vcpu } from './vcpu';
 import {
   type AcrnVm, LOAD_ORDER_POST, POWER_NONE, POWER_OFF, POWER_RESET, VM_PAUSED, VM_POWERED_OFF, VM_READY_TO_POWEROFF,
 } from './vm';
@@ -174,7 +175,15 @@ export class KbcResetPort implements PioDevice {
   }
 }
 
-/** A triple fault (SDM Vol. 3C 27.2: exit reason 2): a reset, except for test VMs. */
-export function tripleFaultReset(vm: AcrnVm): void {
+/** A triple fault (SDM Vol. 3C 27.2: exit reason 2) of `vcpu` at RIP hi:lo: a reset (test VMs stop instead). */
+export function tripleFaultReset(vcpu: Vcpu, ripHi: number, ripLo: number): void {
+  const vm = vcpu.vm;
+  if (vm.powerRequest !== POWER_NONE) return;
   requestPower(vm, POWER_RESET, 'triple fault: the VM resets');
+  log.begin(LOG_INFO);
+  log.str('  vcpu');
+  log.dec(vcpu.id);
+  log.str(' RIP ');
+  log.hex64(ripHi, ripLo);
+  log.end();
 }

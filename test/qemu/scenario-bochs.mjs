@@ -24,6 +24,11 @@
 //    resume as pause -> reset -> set vcpu regs -> start; reset; pause ->
 //    destroy), with the User VM image (guests/user.asm) as its ramdisk; the
 //    User VM's console output is checked at each start.
+//  - dm-fuzz (issue 8): the same Service VM sends 20,000 seeded random
+//    hypercalls (ids, VM ids, pointers into its RAM, across its top, at
+//    hypervisor memory and MMIO, random values); the hypervisor stays up with
+//    its TypeScript heap where it was, every VM in a legal state, and the
+//    User VM lifecycle still runs clean afterwards.
 // corei7_skylake_x only (the VMX tier covers the second model).
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -139,7 +144,7 @@ const cases = [
     expect(/vm0 \(prelaunched\): reset through the keyboard controller\r?\nvm0 \(prelaunched\): running -> paused\r?\nvm0 \(prelaunched\): paused -> powered off/.test(first),
       'the pre-launched VM\'s reset (KBC 0xFE) pauses and shuts it down', r);
     expect(vmLines(first, 'prelaunched').filter((l) => l.startsWith('prelaunched guest: hello')).length === 1, 'it is not relaunched', r);
-    expect(/vm1 \(service\): triple fault: the VM resets\r?\nvm1 \(service\): the highest-severity VM reset: the host resets/.test(r.serial),
+    expect(/vm1 \(service\): triple fault: the VM resets\r?\n {2}vcpu0 RIP 0x[0-9a-f]{16}\r?\nvm1 \(service\): the highest-severity VM reset: the host resets/.test(r.serial),
       'the Service VM\'s triple fault, it being the highest-severity VM left, resets the host', r);
     const bochsLog = fs.readFileSync(path.join(ROOT, 'build', 'test-logs', 'scenario', 'resets', 'bochs.log'), 'utf8');
     expect(/CPU reset register = 0x06\r?\n[^\n]*bx_pc_system_c::Reset\(HARDWARE\) called/.test(bochsLog),
@@ -199,6 +204,39 @@ const cases = [
     expect(JSON.stringify(transitions) === JSON.stringify([...perRunStates, ...perRunStates]), `the User VM went through ACRN's states (${transitions.join(', ')})`, r);
     const rows = listing(r.serial, 0);
     expect(rows.service?.state === 'running' && rows.post1 === undefined, 'afterwards the Service VM runs and the User VM is gone', r);
+    expect(r.status === 'pass', 'poweroff ends Bochs with a pass status', r);
+  }],
+  ['20,000 fuzzed hypercalls from the Service VM: the hypervisor stays up, its heap does not grow, VM states stay legal (issue 8)', async () => {
+    const iso = isoWithOptions('scenario-dm', '', [
+      [compileScenario('service-dm-1cpu'), 'scenario'], ['guests/service.bin', 'Linux_bzImage'], ['guests/user.bin', 'uservm'],
+    ]);
+    const r = await bochs('dm-fuzz', iso, 1, [
+      { expect: /\[service\] command line: [^\n]*\n/, send: 'exit_stats\r', timeoutS: 300 },
+      { expect: /heap in use: \d+ bytes/, send: 'vm_console 0\r', timeoutS: 60 },
+      { expect: /entering the console of vm0/, send: 'f', timeoutS: 60 },
+      { expect: /fuzz: (\d+ hypercalls|FAIL)[^\n]*\n/, send: '\u0000', timeoutS: 400 },
+      { expect: /back in the hypervisor shell[\s\S]*ACRN:\\>/, send: 'exit_stats\r', timeoutS: 60 },
+      { expect: /heap in use: \d+ bytes/, send: 'vm_list\r', timeoutS: 60 },
+      { expect: /VM_ID[\s\S]*ACRN:\\>/, send: 'vm_console 0\r', timeoutS: 60 },
+      { expect: /entering the console of vm0/, send: 'l', timeoutS: 60 },
+      { expect: /dm: lifecycle done|dm: FAIL/, send: '\u0000', timeoutS: 300 },
+      { expect: /back in the hypervisor shell[\s\S]*ACRN:\\>/, send: 'poweroff\r', timeoutS: 60 },
+    ]);
+    expectNoPanic(r);
+    const fuzz = /fuzz: (\d+) hypercalls, (\d+) returned 0, (\d+) refused/.exec(r.serial);
+    expect(fuzz !== null && Number(fuzz[1]) === 20000, `the Service VM made its 20,000 hypercalls and lived (${fuzz?.[0] ?? 'no summary'})`, r);
+    const heaps = [...r.serial.matchAll(/TypeScript heap in use: (\d+) bytes/g)].map((m) => Number(m[1]));
+    expect(heaps.length === 2 && heaps[0] === heaps[1], `the TypeScript heap did not grow over the fuzzing (${heaps.join(' -> ')})`, r);
+    const exits = [...r.serial.matchAll(/VM exits: (\d+)/g)].map((m) => Number(m[1]));
+    expect(exits.length === 2 && exits[1] - exits[0] >= 20000, `every hypercall was a VM exit (${exits.join(' -> ')})`, r);
+    const rows = Object.values(listing(r.serial, 0));
+    const legal = ['powered off', 'created', 'running', 'ready to power off', 'paused'];
+    expect(rows.length >= 1 && rows.every((v) => legal.includes(v.state)), `every VM is in a legal state (${rows.map((v) => v.state).join(', ')})`, r);
+    expect(listing(r.serial, 0).service?.state === 'running', 'the Service VM still runs', r);
+    const dm = vmLines(r.serial, 'service').filter((l) => l.startsWith('dm: '));
+    expect(dm[dm.length - 1] === 'dm: lifecycle done' && !dm.some((l) => /FAIL/.test(l)) && dm.filter((l) => / = /.test(l)).every((l) => l.endsWith(' = 0x0')),
+      'afterwards a User VM lifecycle still runs clean', r);
+    expect(vmLines(r.serial, 'post1').filter((l) => l.startsWith('user VM:')).length === 6, 'the User VM printed at each of its six starts', r);
     expect(r.status === 'pass', 'poweroff ends Bochs with a pass status', r);
   }],
 ];

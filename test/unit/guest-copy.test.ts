@@ -152,6 +152,18 @@ describe('guest-physical copies', () => {
     expect(hostBytes(HPA_B, 0x801)).toEqual([...src.subarray(0x80f, 0x1010)]);
   });
 
+  it('refuse a page the EPT maps to host memory the hypervisor does not own (MMIO in an identity map): no panic', () => {
+    const MMIO_GPA = 0x205000;
+    expect(ept.map(MMIO_GPA, 0xe0000000, 0x1000, EPT_RWX, EPT_MT_WB)).toBe(0);
+    const dst = new Uint8Array(16);
+    expect(gm.copyFromGpa(MMIO_GPA + 8, dst, 0, 8)).toBe(COPY_EPT_UNMAPPED);
+    expect(gm.copyToGpa(MMIO_GPA, dst, 0, 8)).toBe(COPY_EPT_UNMAPPED);
+    expect(gm.copyFromGpa(MMIO_GPA - 8, dst, 0, 16)).toBe(COPY_EPT_UNMAPPED); // the GPA_RO page before it is copied, then the refusal
+    const phys = new EptGuestPhysMemory(ept);
+    expect(phys.readEntry(MMIO_GPA, 8)).toBe(-1);
+    expect(phys.setEntryBits(MMIO_GPA, 0x20)).toBe(false);
+  });
+
   it('stop at an EPT hole: the pages before it are copied, nothing after', () => {
     fillHost(HPA_B, 0x1000, 50);
     const dst = new Uint8Array(0x3000).fill(0xee);

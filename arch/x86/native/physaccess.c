@@ -188,6 +188,13 @@ void phys_declare(uint64_t base, uint64_t size, uint32_t kind)
 	region_count++;
 }
 
+bool phys_page_ok(uint64_t pa, bool write)
+{
+	bool read_only = false;
+
+	return piece_allowed(pa & ~PAGE_MASK, PAGE_SIZE, write, &read_only);
+}
+
 int phys_try_declare_guest(uint64_t base, uint64_t size, uint64_t limit)
 {
 	uint64_t pool = palloc_pool_base();

@@ -58,6 +58,14 @@ void phys_declare(uint64_t base, uint64_t size, uint32_t kind);
  */
 int phys_try_declare_guest(uint64_t base, uint64_t size, uint64_t limit);
 
+/*
+ * Would a read (or, with write, a write) of the whole 4 KiB page holding pa
+ * be allowed?  For copies to and from guest memory: a guest may point the
+ * hypervisor at memory it does not own (MMIO in the Service VM's identity
+ * map), which is refused, not a panic.
+ */
+bool phys_page_ok(uint64_t pa, bool write);
+
 /* Withdraw the region declared at base; panics when there is none. */
 void phys_undeclare(uint64_t base);
 

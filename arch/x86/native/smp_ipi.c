@@ -229,7 +229,8 @@ IMPORT(f64, __smp_op, f64 op, f64 a, f64 b, f64 c) {
     case 1: return cpu_idle(a);
     case 2: return kick_cpu(a);
     case 3: return ept_flush_cpus(a, b, c);
-    case 4: return phys_try_declare_guest((uint64_t)a, (uint64_t)b, boot_mapped_top); /* not SMP: an import slot is scarce */
+    case 4: return phys_try_declare_guest((uint64_t)a, (uint64_t)b, boot_mapped_top); /* not SMP: import slots are scarce */
+    case 5: return phys_page_ok((uint64_t)a, b != 0) ? 1 : 0;
     default: hv_panic("__smp_op: unknown operation");
   }
 }

@@ -14,7 +14,7 @@ import { tripleFaultReset } from '../vm-power';
  */
 export function tripleFaultExit(vcpu: Vcpu, exit: ExitInfo): void {
   if (vcpu.vm.testVm) stopVm(vcpu, 'triple fault', exit);
-  else tripleFaultReset(vcpu.vm);
+  else tripleFaultReset(vcpu, exit.ripHi, exit.ripLo);
 }
 
 /** VM-entry failure because of guest state, MSR loading or a machine check (SDM 27.8). */
