@@ -22,6 +22,14 @@
 ; the User VM's flag in the shared memory ("dm: user VM ran ..."), or prints
 ; "dm: FAIL ..." on a timeout. The last line is "dm: lifecycle done".
 ;
+; `u` runs the User VM at its fuzz entry (F000:0200, through SET_VCPU_REGS):
+; it makes 20,000 VMCALLs with random registers, each of which must come back
+; to it as #UD ("dm: user VM fuzzing done" once it reports), then destroys it.
+;
+; `n` times 1,000 GET_API_VERSION round trips ("bench hypercall <TSC per
+; call>"); `b` does that, then times 3 quiet User VM lifecycles ("bench
+; lifecycle <TSC per cycle>", "bench done"): make bench's figures.
+;
 ; `f` (20,000 calls) and `F` (100,000, for make bench) fuzz the hypercall
 ; interface: xorshift64 from a fixed seed picks the id (ACRN's ids, the
 ; 0x800000xx range, random 32- and 64-bit values) and each parameter (0,
@@ -166,7 +174,7 @@ S_VCPU_REGS             equ 0x400       ; struct acrn_vcpu_regs (296 bytes)
 S_IOREQ_PAGE            equ 0x1000      ; the I/O request buffer (4 KiB)
 MR_ADD                  equ 0
 PROT_RWX_WB             equ 0x7 | 0x40
-WAIT_PAUSES             equ 40000000
+WAIT_PAUSES             equ 40000000    ; (x 50 for the fuzzing User VM: 2e9 fits ecx)
 
 ; Keep the User VM image (the ramdisk, at most 64 KiB) where nothing else
 ; writes: the fuzzer aims hypercalls at the top of RAM, where the ramdisk is.
@@ -189,6 +197,8 @@ stash_user_image:
 ; hypercall: r8 = id, rdi, rsi = parameters -> rax; prints "dm: <name> = <rax>" (rdx = name)
 hcall:
         vmcall
+        cmp     byte [quiet], 0
+        jne     .quiet
         push    rsi
         lea     rsi, [msg_dm]
         call    com_puts
@@ -199,23 +209,30 @@ hcall:
         call    com_hex
         call    com_newline
         pop     rsi
-        ret
+.quiet: ret
 
 ; wait until the User VM's flag (word at r13 + UVM_FLAG) is ax; print rsi or a failure
 wait_flag:
         mov     ecx, WAIT_PAUSES
+wait_flag_for:                                  ; ... ecx pauses
 .poll:  cmp     [r13 + UVM_FLAG], ax
         je      .seen
         pause
         dec     ecx
         jnz     .poll
         lea     rsi, [msg_timeout]
-.seen:  push    rsi
+.seen:  cmp     byte [quiet], 0
+        je      .say
+        lea     rax, [msg_timeout]
+        cmp     rsi, rax
+        jne     .silent
+.say:   push    rsi
         lea     rsi, [msg_dm]
         call    com_puts
         pop     rsi
         call    com_puts
         call    com_newline
+.silent:
         ret
 
 ; zero rcx bytes at rdi
@@ -244,6 +261,51 @@ lifecycle:
         movzx   eax, byte [run]
         call    com_dec
         call    com_newline
+        call    uvm_create
+        ; START_VM: from the reset vector
+        mov     word [r13 + UVM_FLAG], 0
+        call    start_vm
+        mov     ax, 0x600D
+        lea     rsi, [msg_ran]
+        call    wait_flag
+        call    pause_vm
+        ; resume: pause -> reset -> set vcpu regs -> start
+        call    reset_vm
+        call    set_regs
+        mov     word [r13 + UVM_FLAG], 0
+        call    start_vm
+        mov     ax, 0x600E
+        lea     rsi, [msg_resumed]
+        call    wait_flag
+        ; reset: pause -> reset -> start
+        call    pause_vm
+        call    reset_vm
+        mov     word [r13 + UVM_FLAG], 0
+        call    start_vm
+        mov     ax, 0x600D
+        lea     rsi, [msg_again]
+        call    wait_flag
+        ; stop: pause -> destroy
+        call    pause_vm
+        mov     rdi, r14
+        mov     r8d, HC_DESTROY_VM
+        lea     rdx, [n_destroy]
+        call    hcall
+        inc     byte [run]
+        cmp     byte [run], 2
+        jbe     .run
+        lea     rsi, [msg_done]
+        call    com_puts
+        pop     r15
+        pop     r14
+        pop     r13
+        pop     r12
+        pop     rbx
+        ret
+
+; The User VM of run [run]: its memory (zeroed, the image at 0xF0000, the run
+; number), then CREATE_VM, SET_IOREQ_BUFFER and VM_SET_MEMORY_REGIONS; r14 = its vmid
+uvm_create:
         ; the User VM's memory: zeroed, the image at 0xF0000, the run number
         mov     rdi, r13
         mov     ecx, UVM_SIZE
@@ -301,45 +363,6 @@ lifecycle:
         mov     r8d, HC_VM_SET_MEMORY_REGIONS
         lea     rdx, [n_regions]
         call    hcall
-        ; START_VM: from the reset vector
-        mov     word [r13 + UVM_FLAG], 0
-        call    start_vm
-        mov     ax, 0x600D
-        lea     rsi, [msg_ran]
-        call    wait_flag
-        call    pause_vm
-        ; resume: pause -> reset -> set vcpu regs -> start
-        call    reset_vm
-        call    set_regs
-        mov     word [r13 + UVM_FLAG], 0
-        call    start_vm
-        mov     ax, 0x600E
-        lea     rsi, [msg_resumed]
-        call    wait_flag
-        ; reset: pause -> reset -> start
-        call    pause_vm
-        call    reset_vm
-        mov     word [r13 + UVM_FLAG], 0
-        call    start_vm
-        mov     ax, 0x600D
-        lea     rsi, [msg_again]
-        call    wait_flag
-        ; stop: pause -> destroy
-        call    pause_vm
-        mov     rdi, r14
-        mov     r8d, HC_DESTROY_VM
-        lea     rdx, [n_destroy]
-        call    hcall
-        inc     byte [run]
-        cmp     byte [run], 2
-        jbe     .run
-        lea     rsi, [msg_done]
-        call    com_puts
-        pop     r15
-        pop     r14
-        pop     r13
-        pop     r12
-        pop     rbx
         ret
 
 start_vm:
@@ -360,12 +383,16 @@ reset_vm:
 
 ; SET_VCPU_REGS: vCPU 0 in real mode at F000:0100 (the User VM's resume entry)
 set_regs:
+        mov     eax, 0x100
+; ... at F000:ax
+set_regs_at:
         lea     rdi, [r12 + S_VCPU_REGS]
         mov     ecx, 296
         call    zero
+        and     eax, 0xFFFF
         lea     rsi, [rdi + 8]                      ; struct acrn_regs
         mov     word [rsi + 144], 0x3FF             ; idt.limit
-        mov     qword [rsi + 160], 0x100            ; rip
+        mov     [rsi + 160], rax                    ; rip
         mov     qword [rsi + 168], 0xF0000          ; cs_base
         mov     qword [rsi + 176], 0x30             ; cr0: ET, NE
         mov     qword [rsi + 208], 0x2              ; rflags
@@ -377,6 +404,137 @@ set_regs:
         mov     r8d, HC_SET_VCPU_REGS
         lea     rdx, [n_regs]
         jmp     hcall
+
+; ---- make bench (commands n and b) ----
+
+BENCH_NULL_CALLS        equ 1000
+BENCH_CYCLES            equ 3
+HC_GET_API_VERSION      equ 0x80000000
+
+; n: "bench hypercall <TSC>": GET_API_VERSION round trips, TSC per call
+bench_null:
+        push    rbx
+        push    r12
+        lea     r12, [pm_start + SCRATCH_OFF]
+        mov     ebx, BENCH_NULL_CALLS
+        rdtsc
+        shl     rdx, 32
+        or      rax, rdx
+        push    rax
+.call:  mov     r8d, HC_GET_API_VERSION
+        mov     rdi, r12
+        vmcall
+        dec     ebx
+        jnz     .call
+        rdtsc
+        shl     rdx, 32
+        or      rax, rdx
+        pop     rdx
+        sub     rax, rdx
+        xor     edx, edx
+        mov     ecx, BENCH_NULL_CALLS
+        div     rcx
+        lea     rsi, [msg_bench_null]
+        call    com_puts
+        call    com_dec
+        call    com_newline
+        pop     r12
+        pop     rbx
+        ret
+
+; b: n, then "bench lifecycle <TSC>": a User VM's create, ioreq buffer, memory
+; regions, start (until it runs), pause, reset, start (until it runs), pause,
+; destroy, TSC per cycle, quietly; then "bench done"
+bench_all:
+        call    bench_null
+        push    rbx
+        push    r12
+        push    r13
+        push    r14
+        push    r15
+        lea     r12, [pm_start + SCRATCH_OFF]
+        lea     r13, [pm_start + UVM_OFF]
+        mov     byte [quiet], 1
+        mov     byte [run], 1
+        mov     ebx, BENCH_CYCLES
+        rdtsc
+        shl     rdx, 32
+        or      rax, rdx
+        push    rax
+.cycle: call    uvm_create
+        mov     word [r13 + UVM_FLAG], 0
+        call    start_vm
+        mov     ax, 0x600D
+        call    wait_flag
+        call    pause_vm
+        call    reset_vm
+        mov     word [r13 + UVM_FLAG], 0
+        call    start_vm
+        mov     ax, 0x600D
+        call    wait_flag
+        call    pause_vm
+        mov     rdi, r14
+        mov     r8d, HC_DESTROY_VM
+        lea     rdx, [n_destroy]
+        call    hcall
+        dec     ebx
+        jnz     .cycle
+        rdtsc
+        shl     rdx, 32
+        or      rax, rdx
+        pop     rdx
+        sub     rax, rdx
+        xor     edx, edx
+        mov     ecx, BENCH_CYCLES
+        div     rcx
+        mov     byte [quiet], 0
+        lea     rsi, [msg_bench_cycle]
+        call    com_puts
+        call    com_dec
+        call    com_newline
+        lea     rsi, [msg_bench_done]
+        call    com_puts
+        pop     r15
+        pop     r14
+        pop     r13
+        pop     r12
+        pop     rbx
+        ret
+
+; ---- a fuzzing User VM (command u) ----
+
+; The User VM of run 1 at its fuzz entry (F000:0200): 20,000 VMCALLs with
+; random registers, each of which must come back to it as #UD.
+user_fuzz:
+        push    rbx
+        push    r12
+        push    r13
+        push    r14
+        push    r15
+        lea     r12, [pm_start + SCRATCH_OFF]
+        lea     r13, [pm_start + UVM_OFF]
+        mov     r15, [zero_page]
+        mov     byte [run], 1
+        call    uvm_create
+        mov     eax, 0x200
+        call    set_regs_at
+        mov     word [r13 + UVM_FLAG], 0
+        call    start_vm
+        mov     ax, 0x600F
+        lea     rsi, [msg_fuzzed]
+        mov     ecx, WAIT_PAUSES * 50
+        call    wait_flag_for
+        call    pause_vm
+        mov     rdi, r14
+        mov     r8d, HC_DESTROY_VM
+        lea     rdx, [n_destroy]
+        call    hcall
+        pop     r15
+        pop     r14
+        pop     r13
+        pop     r12
+        pop     rbx
+        ret
 
 ; ---- hypercall fuzzing (commands f and F) ----
 
@@ -668,9 +826,14 @@ msg_resumed     db "user VM resumed at the registers set", 0
 msg_again       db "user VM ran again after the reset", 0
 msg_timeout     db "FAIL timeout waiting for the user VM", 0
 msg_done        db "dm: lifecycle done", 10, 0
+msg_fuzzed      db "user VM fuzzing done", 0
+msg_bench_null  db "bench hypercall ", 0
+msg_bench_cycle db "bench lifecycle ", 0
+msg_bench_done  db "bench done", 10, 0
 align 8
 zero_page       dq 0
 run             db 0
+quiet           db 0                            ; 1: hcall and wait_flag print only failures (bench)
 
 %define HAVE_LIFECYCLE
 %include "scenario-guest.inc"

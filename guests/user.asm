@@ -7,6 +7,11 @@
 ;   reset vector (F000:FFF0)  -> start:  "user VM: hello, run <n>", flag 0x600D
 ;   F000:0100 (the registers the Service VM sets with HC_SET_VCPU_REGS)
 ;                             -> resume: "user VM: resumed, run <n>", flag 0x600E
+;   F000:0200 (likewise)      -> fuzz: 20,000 VMCALLs with seeded random
+;                                GPRs; a User VM may not make hypercalls, so
+;                                each must come back as #UD, which the IVT
+;                                handler counts and skips: "user VM: fuzz
+;                                <n> vmcalls, <m> #UD", flag 0x600F
 ; <n> is the byte the Service VM left at guest-physical 0x500; the flag goes to
 ; the word at 0x504, which the Service VM polls in its own memory. Then the
 ; vCPU halts with interrupts off (it stays halted until the Service VM
@@ -20,6 +25,9 @@ org 0
 COM1            equ 0x3F8
 RUN_NUMBER      equ 0x500
 DONE_FLAG       equ 0x504
+UD_COUNT        equ 0x508
+SEED            equ 0x50C
+FUZZ_CALLS      equ 20000
 
 start:
         cli
@@ -46,6 +54,110 @@ resume:                                 ; F000:0100
         mov     word [DONE_FLAG], 0x600E
 halt:   hlt
         jmp     halt
+
+        times 0x200 - ($ - $$) db 0
+fuzz:                                   ; F000:0200
+        cli
+        xor     ax, ax
+        mov     ds, ax
+        mov     ss, ax
+        mov     sp, 0x7000
+        mov     word [6 * 4], ud_handler        ; IVT: #UD -> F000:ud_handler
+        mov     word [6 * 4 + 2], 0xF000
+        mov     word [UD_COUNT], 0
+        mov     dword [SEED], 0x2F6B4E1D
+        xor     cx, cx                          ; VMCALLs made
+.call:  push    cx
+        call    rand32
+        mov     ebx, eax
+        call    rand32
+        mov     ecx, eax
+        call    rand32
+        mov     edx, eax
+        call    rand32
+        mov     esi, eax
+        call    rand32
+        mov     edi, eax
+        call    rand32
+        mov     ebp, eax
+        call    rand32
+        vmcall                                  ; 3 bytes: the #UD handler skips them
+        xor     ax, ax                          ; the registers are random: reset DS and SS
+        mov     ds, ax
+        mov     ss, ax
+        mov     sp, 0x7000 - 2                  ; where the pushed cx is
+        pop     cx
+        inc     cx
+        cmp     cx, FUZZ_CALLS
+        jb      .call
+        mov     si, msg_fuzz
+        call    puts
+        mov     ax, cx
+        call    put_dec16
+        mov     si, msg_fuzz_ud
+        call    puts
+        mov     ax, [UD_COUNT]
+        call    put_dec16
+        mov     si, msg_fuzz_end
+        call    puts
+        mov     word [DONE_FLAG], 0x600F
+        jmp     halt
+
+; #UD: count it and resume after the 3-byte VMCALL
+ud_handler:
+        push    bp
+        mov     bp, sp
+        add     word [bp + 2], 3
+        push    ds
+        push    ax
+        xor     ax, ax
+        mov     ds, ax
+        inc     word [UD_COUNT]
+        pop     ax
+        pop     ds
+        pop     bp
+        iret
+
+; eax = the next xorshift32 value (SEED at 0:SEED; DS = 0)
+rand32:
+        push    edx
+        mov     eax, [SEED]
+        mov     edx, eax
+        shl     edx, 13
+        xor     eax, edx
+        mov     edx, eax
+        shr     edx, 17
+        xor     eax, edx
+        mov     edx, eax
+        shl     edx, 5
+        xor     eax, edx
+        mov     [SEED], eax
+        pop     edx
+        ret
+
+; ax as unsigned decimal
+put_dec16:
+        push    ax
+        push    bx
+        push    cx
+        push    dx
+        mov     bx, 10
+        xor     cx, cx
+.div:   xor     dx, dx
+        div     bx
+        push    dx
+        inc     cx
+        test    ax, ax
+        jnz     .div
+.out:   pop     ax
+        add     al, '0'
+        call    putc
+        loop    .out
+        pop     dx
+        pop     cx
+        pop     bx
+        pop     ax
+        ret
 
 ; al -> COM1 once THRE (LSR bit 5) is set
 putc:
@@ -95,6 +207,9 @@ put_run:
 
 msg_hello       db "user VM: hello, run ", 0
 msg_resumed     db "user VM: resumed, run ", 0
+msg_fuzz        db "user VM: fuzz ", 0
+msg_fuzz_ud     db " vmcalls, ", 0
+msg_fuzz_end    db " #UD", 10, 0
 
         times 0xFFF0 - ($ - $$) db 0
 reset_vector:                           ; F000:FFF0

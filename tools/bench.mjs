@@ -8,7 +8,10 @@
 //   - in Bochs, guest-measured cycles per CPUID and VMCALL exit through the
 //     TypeScript path, against a hand-written assembly handler for the same
 //     exits (boot/vmexit.asm floor, hv.exit_floor=1), and the heap growth over
-//     100,000 VM exits.
+//     100,000 VM exits;
+//   - in Bochs, the test Service VM (guests/service.asm): a null hypercall
+//     against the floor's VMCALL, one User VM lifecycle, and 100,000 fuzzed
+//     hypercalls with the heap growth over them.
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -108,4 +111,40 @@ figure('Bochs: MMIO exit (MOV load from the test device)', `${perExit(ts, 'mmio-
   });
   const m = /heap growth over (\d+) VM exits: (-?\d+) bytes/.exec(r.serial);
   figure('TypeScript heap growth over VM exits', m ? `${m[2]} B` : 'not reported', m ? `over ${m[1]} exits` : r.reason);
+}
+
+// ---- hypercalls (issue 8): the test Service VM of test/qemu/scenarios/service-dm-1cpu.ts ----
+{
+  fs.mkdirSync('build/scenarios', { recursive: true });
+  execFileSync('node', ['tools/scenario.mjs', 'test/qemu/scenarios/service-dm-1cpu.ts', '-o', 'build/scenarios/service-dm-1cpu.bin'], { stdio: 'pipe' });
+  const modules = [['scenarios/service-dm-1cpu.bin', 'scenario'], ['guests/service.bin', 'Linux_bzImage'], ['guests/user.bin', 'uservm']];
+  const serviceVm = (options, command, until, timeoutS) => runEmulator({
+    emulator: 'bochs', iso: isoWithOptions(`bench-dm${options ? '-floor' : ''}`, options, modules), cpus: 1, memMiB: 1024, timeoutS,
+    logDir: fs.mkdtempSync(path.join(os.tmpdir(), 'hv-bench-bochs-')),
+    script: [
+      { expect: /\[service\] command line: [^\n]*\n/, send: 'exit_stats\r', timeoutS: 300 },
+      { expect: /heap in use: \d+ bytes/, send: 'vm_console 0\r', timeoutS: 60 },
+      { expect: /entering the console of vm0/, send: command, timeoutS: 60 },
+      { expect: until, send: '\u0000', timeoutS },
+      { expect: /back in the hypervisor shell[\s\S]*ACRN:\\>/, send: 'exit_stats\r', timeoutS: 60 },
+      { expect: /heap in use: \d+ bytes[\s\S]*ACRN:\\>/, send: 'poweroff\r', timeoutS: 60 },
+    ],
+  });
+  const heapGrowth = (serial) => {
+    const h = [...serial.matchAll(/TypeScript heap in use: (\d+) bytes/g)].map((m) => Number(m[1]));
+    return h.length === 2 ? h[1] - h[0] : NaN;
+  };
+  const full = await serviceVm('', 'b', /bench done|dm: FAIL/, 900);
+  const floor = await serviceVm('hv.exit_floor=1', 'n', /bench hypercall \d+/, 300);
+  const nullTs = Number(/bench hypercall (\d+)/.exec(full.serial)?.[1] ?? NaN);
+  const nullAsm = Number(/bench hypercall (\d+)/.exec(floor.serial)?.[1] ?? NaN);
+  figure('Bochs: null hypercall (GET_API_VERSION)', `${nullTs} TSC`, `= ${(nullTs / nullAsm).toFixed(1)}x the assembly floor's VMCALL (${nullAsm} TSC)`);
+  const cycle = /bench lifecycle (\d+)/.exec(full.serial)?.[1];
+  figure('Bochs: User VM lifecycle', cycle ? `${cycle} TSC` : 'not reported',
+    'create, ioreq, regions, start, pause, reset, start, pause, destroy (both starts wait until the User VM runs)');
+  figure('TypeScript heap growth over the hypercall bench', `${heapGrowth(full.serial)} B`);
+  const fuzz = await serviceVm('', 'F', /fuzz: \d+ hypercalls[^\n]*\n|FAIL/, 1800);
+  const f = /fuzz: (\d+) hypercalls, (\d+) returned 0, (\d+) refused/.exec(fuzz.serial);
+  figure('fuzzed hypercalls from the Service VM', f ? f[1] : 'not reported', f ? `${f[2]} returned 0, ${f[3]} refused; ${fuzz.status}` : fuzz.reason);
+  figure('TypeScript heap growth over the fuzzing', `${heapGrowth(fuzz.serial)} B`);
 }

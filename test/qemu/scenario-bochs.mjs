@@ -26,7 +26,9 @@
 //    User VM's console output is checked at each start.
 //  - dm-fuzz (issue 8): the same Service VM sends 20,000 seeded random
 //    hypercalls (ids, VM ids, pointers into its RAM, across its top, at
-//    hypervisor memory and MMIO, random values); the hypervisor stays up with
+//    hypervisor memory and MMIO, random values), then runs a User VM that
+//    makes 20,000 VMCALLs with random registers (each must come back to it
+//    as #UD); the hypervisor stays up with
 //    its TypeScript heap where it was, every VM in a legal state, and the
 //    User VM lifecycle still runs clean afterwards.
 // corei7_skylake_x only (the VMX tier covers the second model).
@@ -206,7 +208,7 @@ const cases = [
     expect(rows.service?.state === 'running' && rows.post1 === undefined, 'afterwards the Service VM runs and the User VM is gone', r);
     expect(r.status === 'pass', 'poweroff ends Bochs with a pass status', r);
   }],
-  ['20,000 fuzzed hypercalls from the Service VM: the hypervisor stays up, its heap does not grow, VM states stay legal (issue 8)', async () => {
+  ['20,000 fuzzed hypercalls from the Service VM and 20,000 VMCALLs from a User VM: the hypervisor stays up, its heap does not grow, VM states stay legal (issue 8)', async () => {
     const iso = isoWithOptions('scenario-dm', '', [
       [compileScenario('service-dm-1cpu'), 'scenario'], ['guests/service.bin', 'Linux_bzImage'], ['guests/user.bin', 'uservm'],
     ]);
@@ -214,7 +216,8 @@ const cases = [
       { expect: /\[service\] command line: [^\n]*\n/, send: 'exit_stats\r', timeoutS: 300 },
       { expect: /heap in use: \d+ bytes/, send: 'vm_console 0\r', timeoutS: 60 },
       { expect: /entering the console of vm0/, send: 'f', timeoutS: 60 },
-      { expect: /fuzz: (\d+ hypercalls|FAIL)[^\n]*\n/, send: '\u0000', timeoutS: 400 },
+      { expect: /fuzz: (\d+ hypercalls|FAIL)[^\n]*\n/, send: 'u', timeoutS: 400 },
+      { expect: /user VM fuzzing done[\s\S]*dm: destroy_vm = [^\n]*\n|dm: FAIL[^\n]*\n/, send: '\u0000', timeoutS: 600 },
       { expect: /back in the hypervisor shell[\s\S]*ACRN:\\>/, send: 'exit_stats\r', timeoutS: 60 },
       { expect: /heap in use: \d+ bytes/, send: 'vm_list\r', timeoutS: 60 },
       { expect: /VM_ID[\s\S]*ACRN:\\>/, send: 'vm_console 0\r', timeoutS: 60 },
@@ -225,10 +228,11 @@ const cases = [
     expectNoPanic(r);
     const fuzz = /fuzz: (\d+) hypercalls, (\d+) returned 0, (\d+) refused/.exec(r.serial);
     expect(fuzz !== null && Number(fuzz[1]) === 20000, `the Service VM made its 20,000 hypercalls and lived (${fuzz?.[0] ?? 'no summary'})`, r);
+    expect(vmLines(r.serial, 'post1').includes('user VM: fuzz 20000 vmcalls, 20000 #UD'), 'the fuzzing User VM\'s 20,000 VMCALLs each came back to it as #UD', r);
     const heaps = [...r.serial.matchAll(/TypeScript heap in use: (\d+) bytes/g)].map((m) => Number(m[1]));
     expect(heaps.length === 2 && heaps[0] === heaps[1], `the TypeScript heap did not grow over the fuzzing (${heaps.join(' -> ')})`, r);
     const exits = [...r.serial.matchAll(/VM exits: (\d+)/g)].map((m) => Number(m[1]));
-    expect(exits.length === 2 && exits[1] - exits[0] >= 20000, `every hypercall was a VM exit (${exits.join(' -> ')})`, r);
+    expect(exits.length === 2 && exits[1] - exits[0] >= 40000, `every hypercall and VMCALL was a VM exit (${exits.join(' -> ')})`, r);
     const rows = Object.values(listing(r.serial, 0));
     const legal = ['powered off', 'created', 'running', 'ready to power off', 'paused'];
     expect(rows.length >= 1 && rows.every((v) => legal.includes(v.state)), `every VM is in a legal state (${rows.map((v) => v.state).join(', ')})`, r);
@@ -236,7 +240,7 @@ const cases = [
     const dm = vmLines(r.serial, 'service').filter((l) => l.startsWith('dm: '));
     expect(dm[dm.length - 1] === 'dm: lifecycle done' && !dm.some((l) => /FAIL/.test(l)) && dm.filter((l) => / = /.test(l)).every((l) => l.endsWith(' = 0x0')),
       'afterwards a User VM lifecycle still runs clean', r);
-    expect(vmLines(r.serial, 'post1').filter((l) => l.startsWith('user VM:')).length === 6, 'the User VM printed at each of its six starts', r);
+    expect(vmLines(r.serial, 'post1').filter((l) => /^user VM: (hello|resumed)/.test(l)).length === 6, 'the User VM printed at each of its six starts', r);
     expect(r.status === 'pass', 'poweroff ends Bochs with a pass status', r);
   }],
 ];
