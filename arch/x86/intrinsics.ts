@@ -269,6 +269,9 @@ export const SMP_TSC_KHZ = 4;
 export const SMP_IDLE_WAKEUPS = 5;
 export const SMP_KICKS = 6;
 export const SMP_FLUSHES = 7;
+/** The ACPI MCFG's first ECAM window (base, size; 0 without an MCFG): not SMP, but __smp_info has the slot. */
+export const SMP_MMCFG_BASE = 9;
+export const SMP_MMCFG_SIZE = 10;
 // __smp_op operations (one import for six, the last two not about SMP: Wasm import fields are scarce,
 // tools/PORFFOR.md B15); each has its own wrapper below.
 const SMP_OP_START = 0;

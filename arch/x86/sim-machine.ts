@@ -385,6 +385,8 @@ export class SimMachine implements HwBackend {
       case 2: return this.cpusOnline[index] === true ? 1 : 0;
       case 3: return this.currentCpu;
       case 4: return this.tscKhzValue;
+      case 9: return this.mmcfgBase;
+      case 10: return this.mmcfgSize;
       default: return 0;
     }
   }
@@ -402,10 +404,14 @@ export class SimMachine implements HwBackend {
     this.kicks.push(cpu);
     return 1;
   }
+  /** The MCFG ECAM window smpInfo(SMP_MMCFG_BASE / _SIZE) reports (0: no MCFG). */
+  mmcfgBase = 0;
+  mmcfgSize = 0;
   /** Ranges declareGuestRam() was given. */
   readonly guestRamDeclared: Array<[number, number]> = [];
   declareGuestRam(base: number, size: number): number {
     this.guestRamDeclared.push([base, size]);
+    this.declareRegion(base, size);
     return 0;
   }
   eptFlushCpus(mask: number, eptpHi: number, eptpLo: number): number {

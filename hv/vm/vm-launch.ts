@@ -13,8 +13,9 @@
 //      Service VM: identity EPT of [0, max(4 GiB, top of the host map)) UC,
 //      host RAM WB, minus what it must not reach (ACRN-ABI.md: the
 //      hypervisor image, boot information and modules, the Wasm window,
-//      page pool and stacks, RAM backing other VMs, the AP trampoline, the
-//      LAPIC and IOAPIC pages, which the vLAPIC and vIOAPIC emulate); e820 =
+//      page pool and stacks, RAM backing other VMs, the AP trampoline, MMCFG
+//      (the ACPI MCFG's ECAM window), the LAPIC and IOAPIC pages, which the
+//      vLAPIC and vIOAPIC emulate); e820 =
 //      the host map with those ranges reserved (e820BuildServiceVm); its
 //      I/O bitmap passes through every port it does not emulate
 //      (passThroughUnclaimedPorts);
@@ -28,7 +29,7 @@
 // are not launched here: their slots are configured for CREATE_VM
 // (hcConfigureSlot) and the Service VM's device model creates them.
 import { EPT_MT_UC, EPT_MT_WB, EPT_RWX } from '../../arch/x86/ept';
-import { declareGuestRam, guestRamCarve, vmptrld } from '../../arch/x86/intrinsics';
+import { declareGuestRam, guestRamCarve, SMP_MMCFG_BASE, SMP_MMCFG_SIZE, smpInfo, vmptrld } from '../../arch/x86/intrinsics';
 import { hcConfigureSlot } from '../dm-hypercall/hc-state';
 import { LOG_ERROR, LOG_INFO, LOG_WARN, log } from '../log';
 import {
@@ -238,6 +239,11 @@ export class VmLauncher implements VmImageLoader {
     if (rc !== E820_OK) return e820ErrorMessage(rc);
     if (!removed.append(LAPIC_MMIO_GPA, PAGE, E820_RESERVED) || !removed.append(VIOAPIC_BASE, PAGE, E820_RESERVED)) {
       return 'too many ranges to take out of its memory';
+    }
+    // MMCFG (the ACPI MCFG's ECAM window): PCI configuration stays the hypervisor's (ACRN-ABI.md).
+    const mmcfgSize = smpInfo(SMP_MMCFG_SIZE, 0);
+    if (mmcfgSize > 0 && !removed.append(smpInfo(SMP_MMCFG_BASE, 0), mmcfgSize, E820_RESERVED)) {
+      return 'the MMCFG window is out of range';
     }
     rc = e820BuildServiceVm(vm.e820, host, removed);
     if (rc !== E820_OK) return e820ErrorMessage(rc);

@@ -84,6 +84,17 @@ int main(void) {
   CHECK(c.disabled == 1 && c.x2apic_only == 1 && c.dropped == 0 && c.bsp_listed, "disabled %u x2only %u dropped %u", c.disabled, c.x2apic_only, c.dropped);
   CHECK(c.sdt == XSDT && c.madt == MADT && c.madt_len == madt_len && c.lapic_base == 0xFEE00000, "where the tables are");
 
+  CHECK(c.mmcfg_base == 0 && c.mmcfg_size == 0, "no MCFG: no ECAM window");
+
+  /* An MCFG (in the FACP's slot): the first allocation, from its start bus (PCI Firmware Spec 4.1.2). */
+  tables(2); lapic(0, 0, 1); madt_end();
+  header(FACP, "MCFG", 60); w64(FACP + 44, 0xB0000000ull); mem[FACP + 54] = 2; mem[FACP + 55] = 0x3F; fix(FACP, 60, FACP + 9);
+  CHECK(acpi_read_cpus(RSDP, 0, &c) && c.mmcfg_base == 0xB0200000ull && c.mmcfg_size == (0x3Eull << 20),
+        "MCFG window %llx + %llx", (unsigned long long)c.mmcfg_base, (unsigned long long)c.mmcfg_size);
+  /* A corrupt MCFG is ignored; the MADT still reads. */
+  mem[FACP + 50] ^= 1;
+  CHECK(acpi_read_cpus(RSDP, 0, &c) && c.mmcfg_size == 0, "bad MCFG checksum: no window");
+
   /* 1.0: RSDT. */
   tables(0);
   lapic(0, 0, 1); lapic(1, 1, 1);

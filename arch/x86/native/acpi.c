@@ -112,11 +112,21 @@ bool acpi_read_cpus(uint64_t rsdp, uint32_t bsp_apic_id, struct acpi_cpus *o) {
   uint32_t n = (len - 36) / esize;
   if (n > ACPI_MAX_SDT_ENTRIES) n = ACPI_MAX_SDT_ENTRIES;
   uint64_t madt = 0;
-  uint32_t mlen = 0;
-  for (uint32_t i = 0; i < n && !madt; i++) {
+  uint32_t mlen = 0, clen = 0;
+  for (uint32_t i = 0; i < n; i++) {
     const uint8_t *e = at(sdt) + 36 + i * esize;
     uint64_t t = esize == 8 ? rd64(e) : rd32(e);
-    if (sdt_ok(t, "APIC", &mlen)) madt = t;
+    if (!madt && sdt_ok(t, "APIC", &mlen)) madt = t;
+    else if (!o->mmcfg_size && sdt_ok(t, "MCFG", &clen) && clen >= 60) {
+      /* PCI Firmware Spec 3.2 4.1.2: the first allocation at +44: base u64,
+       * segment u16, start bus u8, end bus u8; 1 MiB of ECAM per bus. */
+      const uint8_t *a = at(t) + 44;
+      uint32_t start = a[10], end = a[11];
+      if (end >= start) {
+        o->mmcfg_base = rd64(a) + ((uint64_t)start << 20);
+        o->mmcfg_size = (uint64_t)(end - start + 1) << 20;
+      }
+    }
   }
   if (!madt) return fail("no valid MADT (\"APIC\" table)");
   if (mlen < 44) return fail("MADT too short");

@@ -29,6 +29,7 @@ struct acpi_cpus {
   uint64_t rsdp, sdt, madt;          /* where the tables were found (0: not) */
   uint32_t sdt_len, madt_len;
   uint32_t lapic_base;               /* MADT "Local Interrupt Controller Address" */
+  uint64_t mmcfg_base, mmcfg_size;   /* MCFG's first ECAM window, from its start bus (0, 0: no MCFG) */
   bool bsp_listed;                   /* the boot CPU's APIC ID is in the MADT */
 };
 

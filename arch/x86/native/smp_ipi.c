@@ -135,6 +135,8 @@ IMPORT(f64, __smp_info, f64 which, f64 index) {
     case 6: return (f64)percpu[i].kicks_received;
     case 7: return (f64)smp_flushes_done[i];
     case 8: return (f64)lapic_ticks_per_ms;
+    case 9: return (f64)smp_cpus.mmcfg_base;  /* not SMP: import slots are scarce */
+    case 10: return (f64)smp_cpus.mmcfg_size;
     default: return 0;
   }
 }
