@@ -60,10 +60,6 @@ export class HcContext {
   readonly cfgAffinityHi = new Uint32Array(CONFIG_MAX_VM_NUM);
 
   // ---- per-slot state ----------------------------------------------------------------
-  /** An I/O request buffer is registered (HC_SET_IOREQ_BUFFER), at this Service VM GPA / HPA. */
-  readonly ioreqSet = new Uint8Array(CONFIG_MAX_VM_NUM);
-  readonly ioreqGpa = new Float64Array(CONFIG_MAX_VM_NUM);
-  readonly ioreqHpa = new Float64Array(CONFIG_MAX_VM_NUM);
   /** A dynamic slot's name as the DM gave it (bytes, length). */
   readonly dynName = new Uint8Array(CONFIG_MAX_VM_NUM * MAX_VM_NAME_LEN);
   readonly dynNameLen = new Uint8Array(CONFIG_MAX_VM_NUM);
@@ -96,9 +92,6 @@ export class HcContext {
   /** Forget a slot's runtime state (its VM was created or destroyed through the hypercalls). */
   clearSlot(vmId: number): void {
     if (!(vmId >= 0 && vmId < CONFIG_MAX_VM_NUM)) return;
-    this.ioreqSet[vmId] = 0;
-    this.ioreqGpa[vmId] = 0;
-    this.ioreqHpa[vmId] = 0;
     this.dynNameLen[vmId] = 0;
     this.vmFlagLo[vmId] = 0;
     this.vmFlagHi[vmId] = 0;

@@ -181,7 +181,7 @@ export function hcDestroyVm(_c: Vcpu, vm: AcrnVm, _p1Hi: number, _p1Lo: number, 
 }
 
 export function hcStartVm(_c: Vcpu, vm: AcrnVm, _p1Hi: number, _p1Lo: number, _p2Hi: number, _p2Lo: number): number {
-  if (vm.state !== VM_CREATED || HC.ioreqSet[vm.vmId] === 0) return HC_FAIL;
+  if (vm.state !== VM_CREATED || !vm.ioreqBufferSet) return HC_FAIL;
   return startVm(vm);
 }
 
@@ -197,7 +197,7 @@ export function hcResetVm(caller: Vcpu, vm: AcrnVm, _p1Hi: number, _p1Lo: number
   hcForgetLoadedVmcs(caller, vm);
   if (rc !== 0) return rc;
   hcPendReset(vm.vmId);
-  hcIoreqResetSlots(vm.vmId);
+  hcIoreqResetSlots(vm);
   return 0;
 }
 

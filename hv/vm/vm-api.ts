@@ -81,6 +81,9 @@ function teardown(vm: AcrnVm): void {
   vm.vcpuCount = 0;
   vm.powerRequest = POWER_NONE;
   vm.imageLoader = null;
+  vm.ioreqBufferSet = false;
+  vm.ioreqBufferGpa = 0;
+  vm.ioreqBufferHpa = 0;
   releaseBitmaps(vm);
   vm.ept.destroy();
 }

@@ -333,7 +333,7 @@ function runOp(h: Hc, op: Op, rel: number, rt: boolean): number {
       setIoreq(h, rel); // -1 except when CREATED
       return call(h, A.HC_START_VM, rel);
     case 'start-no-ioreq':
-      HC.ioreqSet[vmOf(h, rel).vmId] = 0;
+      vmOf(h, rel).ioreqBufferSet = false;
       return call(h, A.HC_START_VM, rel);
     case 'pause': return call(h, A.HC_PAUSE_VM, rel);
     case 'reset': return call(h, A.HC_RESET_VM, rel);
@@ -599,7 +599,7 @@ describe('the DM\'s lifecycle sequences (ACRN-ABI.md)', () => {
     expect(call(h, A.HC_PAUSE_VM, rel)).toBe(0); // stop
     expect(call(h, A.HC_DESTROY_VM, rel)).toBe(0);
     expect(vm.state).toBe(VM_POWERED_OFF);
-    expect([vm.vcpus[0].state, HC.ioreqSet[vm.vmId], hcPendingKind(vm.vcpus[0])]).toEqual([VCPU_OFFLINE, 0, PENDING_NONE]);
+    expect([vm.vcpus[0].state, vm.ioreqBufferSet, hcPendingKind(vm.vcpus[0])]).toEqual([VCPU_OFFLINE, false, PENDING_NONE]);
     expect(h.m.currentVmcs).toBe(h.vcpu.vmcsPa);
   });
 });
@@ -813,7 +813,7 @@ describe('SET_IOREQ_BUFFER', () => {
     const { vm, rel } = vmIn(h, 'created');
     fill(h, IOREQ_PAGE_GPA, 4096, 0xaa);
     expect(setIoreq(h, rel)).toBe(0);
-    expect([HC.ioreqSet[vm.vmId], HC.ioreqGpa[vm.vmId], HC.ioreqHpa[vm.vmId]]).toEqual([1, IOREQ_PAGE_GPA, h.ram + IOREQ_PAGE_GPA]);
+    expect([vm.ioreqBufferSet, vm.ioreqBufferGpa, vm.ioreqBufferHpa]).toEqual([true, IOREQ_PAGE_GPA, h.ram + IOREQ_PAGE_GPA]);
     for (let i = 0; i < 16; i++) expect(r32(h, IOREQ_PAGE_GPA + i * 256 + A.IO_REQUEST_PROCESSED)).toBe(A.IOREQ_STATE_FREE);
     expect(r32(h, IOREQ_PAGE_GPA)).toBe(0xaaaaaaaa);
   });
@@ -823,14 +823,14 @@ describe('SET_IOREQ_BUFFER', () => {
     const { vm, rel } = vmIn(h, 'created');
     expect(setIoreq(h, rel)).toBe(0);
     expect(call(h, A.HC_SET_IOREQ_BUFFER, rel, RAM_END - 4)).toBe(-1); // the u64 crosses the end of RAM
-    expect(HC.ioreqSet[vm.vmId]).toBe(1);
+    expect(vm.ioreqBufferSet).toBe(true);
     expect(h.svc.ept.map(0x600000, 0x100000, 0x1000, EPT_RWX, EPT_MT_WB)).toBe(0); // the hypervisor image
     expect(h.svc.ept.map(0x601000, 0x5000000, 0x1000, EPT_RWX, EPT_MT_WB)).toBe(0); // the page pool
     expect(h.svc.ept.modify(0x3ff000, 0x1000, EPT_R, EPT_MT_WB)).toBe(0);
     for (const page of [IOREQ_PAGE_GPA + 8, IOREQ_PAGE_GPA + 0x800, RAM_END, 0x3ff000, 0x600000, 0x601000, 2 ** 52, 2 ** 60]) {
       expect(setIoreq(h, rel), '0x' + page.toString(16)).toBe(0);
       expect(setIoreq(h, rel, page), '0x' + page.toString(16)).toBe(-1);
-      expect(HC.ioreqSet[vm.vmId]).toBe(0);
+      expect(vm.ioreqBufferSet).toBe(false);
     }
     expect(call(h, A.HC_START_VM, rel)).toBe(-1);
   });
