@@ -56,7 +56,10 @@ const KIND_NAMES = ['long64', 'prot32', 'real16'];
 function moduleString(i: number): string {
   let s = '';
   const n = moduleField(i, 2);
-  for (let k = 0; k < n; k++) s += String.fromCharCode(moduleByte(i, k));
+  for (let k = 0; k < n; k++) {
+    const piece = String.fromCharCode(moduleByte(i, k)); // P16 (tools/PORFFOR.md): never `s += String.fromCharCode(...)`
+    s += piece;
+  }
   return s;
 }
 

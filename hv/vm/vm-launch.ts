@@ -104,7 +104,7 @@ export class VmLauncher implements VmImageLoader {
     const len = v.nameLen;
     let s = '';
     for (let k = 0; k < len; k++) {
-      // P15 (tools/PORFFOR.md): String.fromCharCode(image[i]) traps; the byte and the piece go through locals.
+      // P16 (tools/PORFFOR.md): `s += String.fromCharCode(image[i])` in a method loses pieces (or traps); locals first.
       const c = image[off + k];
       const piece = String.fromCharCode(c);
       s += piece;

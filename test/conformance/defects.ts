@@ -385,6 +385,72 @@ function p11(): void {
   expectTrue('P11 built string', s === 'ab#def');
 }
 
+// ---- P15: a parameter named console is the global console -------------------------------------
+//
+// BROKEN (native only): class W { c: Sink; constructor(console: Sink) { this.c = console; } }
+// stores the global `console` (the parameter is not read), so a later
+// this.c.put(5) throws "TypeError: undefined is not a function"; Node stores
+// the parameter. RULE: no parameter or local named `console` (and no
+// property of that name, where the pattern starts). Found as the VM's debug
+// console reached through the vuart console back end.
+
+class P15Sink {
+  count = 0;
+  put(v: number): void {
+    this.count += v;
+  }
+}
+class P15Backend {
+  readonly debugConsole: P15Sink;
+  constructor(debugConsole: P15Sink) {
+    this.debugConsole = debugConsole;
+  }
+  tx(v: number): void {
+    this.debugConsole.put(v);
+  }
+}
+
+function p15(): void {
+  say('P15 a parameter named debugConsole, not console');
+  const sink = new P15Sink();
+  const b = new P15Backend(sink);
+  b.tx(5);
+  b.tx(7);
+  expectNum('P15 bytes through the back end', sink.count, 12);
+}
+
+// ---- P16: string += String.fromCharCode(...) in a loop inside a method --------------------------
+//
+// BROKEN (native only): in a method,
+//   for (let k = 0; k < 4; k++) s += String.fromCharCode(img[off + k]);
+// leaves only the last character in s ('D' for 'ABCD'; the product's first
+// case trapped with an out-of-bounds access instead); the same loop in a
+// top-level function works. RULE: convert into a const local, then append
+// it (as P11); the rules test rejects `+= String.fromCharCode(`.
+
+class P16Name {
+  readonly image = new Uint8Array(16);
+  off = 3;
+  len = 4;
+  name(): string {
+    const img = this.image;
+    let s = '';
+    for (let k = 0; k < this.len; k++) {
+      const c = img[this.off + k];
+      const piece = String.fromCharCode(c);
+      s += piece;
+    }
+    return s;
+  }
+}
+
+function p16(): void {
+  say('P16 characters appended through a local in a method');
+  const n = new P16Name();
+  for (let i = 0; i < 8; i++) n.image[3 + i] = (65 + i) & 0xff;
+  expectTrue('P16 built string', n.name() === 'ABCD');
+}
+
 // ---- B1-B3: TypeScript syntax and imports ---------------------------------------------------
 //
 // porffor mis-compiles return type annotations (B1), `p!.a` and `as const`
@@ -821,7 +887,7 @@ function p13(): void {
 
 // -----------------------------------------------------------------------------------------------
 
-const REPROS = [p1, p2, p3, p4, p5, p6, p7, p8, p9, p10, p11, b1b3, b4, b5, b6, b7, b8, b9, b10, b12, p13, wa, wb, wc, wd];
+const REPROS = [p1, p2, p3, p4, p5, p6, p7, p8, p9, p10, p11, p15, p16, b1b3, b4, b5, b6, b7, b8, b9, b10, b12, p13, wa, wb, wc, wd];
 
 say('conformance: porffor and wasm2c defects');
 for (let i = 0; i < REPROS.length; i++) {
