@@ -421,7 +421,7 @@ function cmdVcpuDumpreg(sh: Shell): void {
   }
   const v = vm.vcpus[k];
   const here = sh.loop === null ? null : sh.loop.sched;
-  if (here === null || v.vm.scheduler !== here) {
+  if (here === null || v.sched !== here) {
     log.line(LOG_ERROR, 'vcpu_dumpreg: only vCPUs on the shell\'s pCPU can be read (their VMCS may be active on another pCPU)');
     return;
   }

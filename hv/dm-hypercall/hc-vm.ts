@@ -22,9 +22,11 @@
 // CREATE_VM and RESET_VM leave the BSP's power-up register state pending
 // (PENDING_RESET), as ACRN's vcpu reset does; HC_SET_VCPU_REGS replaces it.
 import { vmclear } from '../../arch/x86/intrinsics';
+import type { PcpuTable } from '../pcpu';
+import type { Scheduler } from '../vm/sched';
 import type { Vcpu } from '../vm/vcpu';
-import { type AcrnVm, LOAD_ORDER_POST, VM_CREATED, VM_PAUSED, VM_POWERED_OFF } from '../vm/vm';
-import { createVm, pauseVm, resetVm, shutdownVm, startVm } from '../vm/vm-api';
+import { type AcrnVm, LOAD_ORDER_POST, MAX_VCPUS_PER_VM, VM_CREATED, VM_PAUSED, VM_POWERED_OFF } from '../vm/vm';
+import { createVm, pauseVm, resetVm, shutdownVm, startVm, type VmCreateParams } from '../vm/vm-api';
 import { CONFIG_MAX_VM_NUM } from '../vm/vm-table';
 import {
   abiAbsToRelVmid, abiRd32, abiWr16, ACRN_INVALID_VMID, ENOTTY, GUEST_FLAG_LAPIC_PASSTHROUGH, GUEST_FLAG_SECURE_WORLD_ENABLED,
@@ -92,12 +94,32 @@ function hcCreateSlot(svc: AcrnVm, b: Uint8Array, off: number, len: number): num
  * by hcDispatch.
  */
 function hcForgetLoadedVmcs(caller: Vcpu, vm: AcrnVm): void {
-  if (vm.scheduler === caller.vm.scheduler) return;
   for (let i = 0; i < vm.vcpuCount; i++) {
-    const pa = vm.vcpus[i].vmcsPa;
-    if (pa !== 0) vmclear(pa);
+    const v = vm.vcpus[i];
+    if (v.sched === caller.sched) continue;
+    if (v.vmcsPa !== 0) vmclear(v.vmcsPa);
+    v.sched.loadedVmcs = 0;
   }
-  vm.scheduler.loadedVmcs = 0;
+}
+
+/**
+ * vCPU i on the i-th pCPU of the affinity (ACRN's cpu_affinity), in
+ * p.vcpuSched. False when one is not online (nothing is created). Without a
+ * pCPU table (one pCPU; unit tests) every vCPU goes to `slotSched`, the
+ * scheduler the slot has.
+ */
+function hcPlaceVcpus(p: VmCreateParams, affLo: number, affHi: number, pcpus: PcpuTable | null, slotSched: Scheduler): boolean {
+  let n = 0;
+  for (let i = 0; i < MAX_VCPUS_PER_VM; i++) p.vcpuSched[i] = null;
+  for (let c = 0; c < 64 && n < MAX_VCPUS_PER_VM; c++) {
+    const bit = c < 32 ? (affLo >>> c) & 1 : (affHi >>> (c - 32)) & 1;
+    if (bit === 0) continue;
+    const sched = pcpus === null ? slotSched : pcpus.schedulerOf(c);
+    if (sched === null) return false;
+    p.vcpuSched[n] = sched;
+    n++;
+  }
+  return n > 0;
 }
 
 /** Set bits of a u32. */
@@ -141,6 +163,8 @@ export function hcCreateVm(caller: Vcpu, _t: AcrnVm, p1Hi: number, p1Lo: number,
   p.severity = HC.cfgSeverity[slot];
   p.vcpus = hcPopcount(affLo) + hcPopcount(affHi);
   p.vuarts = 1;
+  if (!hcPlaceVcpus(p, affLo, affHi, vms.pcpus, vm.scheduler)) return HC_FAIL;
+  vm.scheduler = p.vcpuSched[0] as Scheduler;
   const created = createVm(vm, p) === 0;
   hcForgetLoadedVmcs(caller, vm);
   if (created) {

@@ -145,7 +145,7 @@ export function hcDispatch(caller: Vcpu): void {
   const p2Hi = caller.gprHi();
   const rc = hcCall(caller, idHi, idLo, p1Hi, p1Lo, p2Hi, p2Lo);
   caller.setGpr(RAX, abiRaxHi(rc), abiRaxLo(rc));
-  const sched = caller.vm.scheduler;
+  const sched = caller.sched;
   const n = idLo - HC_ID_BASE;
   const loaded = idHi === 0 && n >= 0 && n < HC_TABLE_SIZE && (HC_FLAGS[n] & HC_F_LOADS_VMCS) !== 0;
   if (loaded || sched.loadedVmcs !== caller.vmcsPa) {

@@ -12,7 +12,8 @@
 // from it through their vLAPICs (vcpu-lapic.ts).
 // Module option `link=<vm name>` connects its COM2 (vuart 1) to that VM's COM2.
 // Module option `pcpu=<n>` (default 0) places its vCPUs on pCPU n, which must
-// be online. Module option `name=<vm name>` names the VM; `arg=<decimal>` is passed to
+// be online; `ap_pcpu=<n>` places vCPUs 1.. on pCPU n instead (a VM across
+// pCPUs: cross-pCPU IPIs, INIT-SIPI-SIPI and kicks). Module option `name=<vm name>` names the VM; `arg=<decimal>` is passed to
 // long64 guests in RSI (RDI holds the VM id).
 // These stand in for the scenario's pre-launched VMs until the scenario and
 // the software loader exist.
@@ -32,6 +33,7 @@ import { LAPIC_MMIO_GPA, LAPIC_MMIO_SIZE } from './vcpu-lapic';
 import { VCPU_INIT } from './vcpu';
 import { allocateBitmaps, setupVmcs } from './vmcs-setup';
 import type { VmTable } from './vm-table';
+import type { Scheduler } from './sched';
 import { LOAD_ORDER_PRE, MAX_VCPUS_PER_VM, VM_RUNNING, type AcrnVm } from './vm';
 
 export const TEST_VM_RAM = 4 * 1024 * 1024;
@@ -104,7 +106,7 @@ function failed(vm: AcrnVm, why: string): boolean {
   return false;
 }
 
-function buildTestVm(vm: AcrnVm, moduleIndex: number, kind: number, name: string, argument: number, vcpus: number): boolean {
+function buildTestVm(vm: AcrnVm, moduleIndex: number, kind: number, name: string, argument: number, vcpus: number, apSched: Scheduler): boolean {
   vm.name = name;
   vm.loadOrder = LOAD_ORDER_PRE;
   vm.testVm = true;
@@ -130,7 +132,8 @@ function buildTestVm(vm: AcrnVm, moduleIndex: number, kind: number, name: string
   const vcpu = vm.vcpus[0];
   if (!vcpu.allocate()) return failed(vm, 'page pool exhausted (vCPU)');
   vm.vcpuCount = 1;
-  if (!vm.scheduler.assign(vcpu)) return failed(vm, 'run queue full');
+  vcpu.sched = vm.scheduler;
+  if (!vcpu.sched.assign(vcpu)) return failed(vm, 'run queue full');
   if (setupVmcs(vcpu) !== 0) return failed(vm, 'VMCS setup failed');
   const caps = vm.platform.caps;
   let rc = 0;
@@ -157,13 +160,14 @@ function buildTestVm(vm: AcrnVm, moduleIndex: number, kind: number, name: string
     const ap = vm.vcpus[i];
     if (!ap.allocate()) return failed(vm, 'page pool exhausted (vCPU)');
     vm.vcpuCount = i + 1;
-    if (!vm.scheduler.assign(ap)) return failed(vm, 'run queue full');
+    ap.sched = apSched;
+    if (!ap.sched.assign(ap)) return failed(vm, 'run queue full');
     if (setupVmcs(ap) !== 0) return failed(vm, 'VMCS setup failed');
     ap.state = VCPU_INIT;
     ap.waitingForSipi = true;
   }
   vm.state = VM_RUNNING;
-  vm.scheduler.wake(vcpu);
+  vcpu.sched.wake(vcpu);
   return true;
 }
 
@@ -243,7 +247,19 @@ export function launchTestVms(table: VmTable): number {
       log.end();
       continue;
     }
-    if (!buildTestVm(vm, i, kind, name, argument, vcpus)) continue;
+    const apWhere = option(text, 'ap_pcpu');
+    const apSched = apWhere === '' || table.pcpus === null ? vm.scheduler : table.pcpus.schedulerOf(parseInt(apWhere, 10));
+    if (apSched === null) {
+      log.begin(LOG_ERROR);
+      log.str('module ');
+      log.dec(i);
+      log.str(': ap_pcpu=');
+      log.str(apWhere);
+      log.str(' is not an online pCPU; VM not created');
+      log.end();
+      continue;
+    }
+    if (!buildTestVm(vm, i, kind, name, argument, vcpus, apSched)) continue;
     log.begin(LOG_INFO);
     log.str('vm');
     log.dec(vm.vmId);

@@ -66,7 +66,7 @@ export class VcpuLapicSink implements VlapicSink {
     // INIT resets the local APIC to its power-up state but for the APIC ID (SDM Vol. 3A 11.4.7.3; ACRN reset_vcpu(INIT_RESET)).
     v.vlapic.initReset();
     // Off the run queue until the SIPI; a running vCPU stops at its next exit.
-    if (v.state === VCPU_RUNNABLE || v.state === VCPU_HALTED) v.vm.scheduler.remove(v);
+    if (v.state === VCPU_RUNNABLE || v.state === VCPU_HALTED) v.sched.remove(v);
     v.state = VCPU_INIT;
     v.waitingForSipi = true;
   }
@@ -76,7 +76,7 @@ export class VcpuLapicSink implements VlapicSink {
     if (!v.waitingForSipi || v.state !== VCPU_INIT) return;
     v.waitingForSipi = false;
     v.pendingSipiVector = vector & 0xff;
-    v.vm.scheduler.wake(v);
+    v.sched.wake(v);
   }
 
   /** A new IRR bit: it ends a HLT only if the guest halted with IF = 1 and the vector beats the PPR. */

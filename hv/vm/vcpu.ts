@@ -5,6 +5,7 @@ import { hi, pageAlloc, pageFree, peek64, poke64, vcpuForget, vmread, vmwrite } 
 import { CTX_XCR0, CTX_XSAVE_PA, gprOffset } from '../../arch/x86/vcpu-ctx';
 import { GUEST_INTERRUPTIBILITY_INFO, GUEST_RIP, GUEST_RSP } from '../../arch/x86/vmcs';
 import { TWO_POW_32 } from '../u64';
+import type { Scheduler } from './sched';
 import type { AcrnVm } from './vm';
 import { Vlapic } from './vlapic';
 import { VcpuLapicSink } from './vcpu-lapic';
@@ -30,6 +31,8 @@ export class Vcpu {
   readonly vm: AcrnVm;
   readonly id: number;
   pcpu = 0;
+  /** The scheduler of the pCPU this vCPU is placed on (its VM's affinity; createVm sets it). */
+  sched: Scheduler;
   state = VCPU_OFFLINE;
   vmcsPa = 0;
   /** Context page; the XSAVE page follows it (both from the pool, contiguous not required: see allocate). */
@@ -78,6 +81,7 @@ export class Vcpu {
   constructor(vm: AcrnVm, id: number) {
     this.vm = vm;
     this.id = id;
+    this.sched = vm.scheduler;
     this.lapicSink = new VcpuLapicSink(this);
     // The LAPIC timer counts at the TSC rate (1 TSC tick per bus tick), as ACRN's vlapic timer.
     this.vlapic = new Vlapic(id, this.lapicSink, vm.lapicBus, 1);

@@ -103,7 +103,7 @@ export function wakeIfHalted(vcpu: Vcpu, maskable: boolean): void {
   if (vcpu.state !== VCPU_HALTED) return;
   if (maskable && !vcpu.haltedWithIf) return;
   if (maskable && !maskablePending(vcpu)) return; // e.g. a vector the TPR holds back
-  vcpu.vm.scheduler.wake(vcpu);
+  vcpu.sched.wake(vcpu);
 }
 
 /** External interrupt `vector` (0x10-0xFF) becomes pending. */

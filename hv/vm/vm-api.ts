@@ -17,6 +17,7 @@
 // Guest RAM and images are the loader's (and for post-launched VMs the
 // Service VM's memory-region hypercalls), after createVm.
 import { LOG_INFO, log } from '../log';
+import type { Scheduler } from './sched';
 import { allocateBitmaps, releaseBitmaps, setupVmcs } from './vmcs-setup';
 import {
   VM_API_CREATE, VM_API_PAUSE, VM_API_POWEROFF_RT, VM_API_REFUSED, VM_API_RESET, VM_API_SHUTDOWN, VM_API_START,
@@ -43,6 +44,8 @@ export class VmCreateParams {
   vcpus = 1;
   /** vuarts to give (vuart 0 is the console). */
   vuarts = 1;
+  /** Where each vCPU runs (ACRN's cpu_affinity, one pCPU per vCPU); null: the VM's scheduler. */
+  readonly vcpuSched: (Scheduler | null)[] = [null, null, null, null];
 }
 
 /** The VM is real-time (ACRN's is_rt_vm; by severity here). */
@@ -73,8 +76,8 @@ function teardown(vm: AcrnVm): void {
   for (let i = 0; i < MAX_VCPUS_PER_VM; i++) {
     const v = vm.vcpus[i];
     if (v.state === VCPU_OFFLINE) continue;
-    v.vm.scheduler.unassign(v);
-    if (v.vm.scheduler.loadedVmcs === v.vmcsPa) v.vm.scheduler.loadedVmcs = 0;
+    v.sched.unassign(v);
+    if (v.sched.loadedVmcs === v.vmcsPa) v.sched.loadedVmcs = 0;
     v.coldResetPending = false;
     v.release();
   }
@@ -109,7 +112,9 @@ export function createVm(vm: AcrnVm, p: VmCreateParams): number {
     ok = v.allocate();
     if (!ok) break;
     vm.vcpuCount = i + 1;
-    ok = vm.scheduler.assign(v) && setupVmcs(v) === 0;
+    const placed = p.vcpuSched[i];
+    v.sched = placed !== null ? placed : vm.scheduler;
+    ok = v.sched.assign(v) && setupVmcs(v) === 0;
     v.state = VCPU_INIT;
     v.waitingForSipi = i > 0;
   }
@@ -129,7 +134,7 @@ export function startVm(vm: AcrnVm): number {
   transition(vm, VM_RUNNING);
   const bsp = vm.vcpus[0];
   bsp.waitingForSipi = false;
-  vm.scheduler.wake(bsp);
+  bsp.sched.wake(bsp);
   return 0;
 }
 
@@ -137,7 +142,7 @@ export function startVm(vm: AcrnVm): number {
 function stopVcpus(vm: AcrnVm): void {
   for (let i = 0; i < vm.vcpuCount; i++) {
     const v = vm.vcpus[i];
-    v.vm.scheduler.stop(v);
+    v.sched.stop(v);
   }
 }
 

@@ -31,7 +31,7 @@
 import { EPT_MT_UC, EPT_MT_WB, EPT_RWX } from '../../arch/x86/ept';
 import { declareGuestRam, guestRamCarve, SMP_MMCFG_BASE, SMP_MMCFG_SIZE, smpInfo, vmptrld } from '../../arch/x86/intrinsics';
 import { hcConfigureSlot } from '../dm-hypercall/hc-state';
-import { LOG_ERROR, LOG_INFO, LOG_WARN, log } from '../log';
+import { LOG_ERROR, LOG_INFO, log } from '../log';
 import {
   E820_RAM, E820_RESERVED, RESV_GUEST_RAM, RESV_HV_IMAGE, RESV_MBI, RESV_MODULE, RESV_PAGE_POOL, RESV_STACKS,
   RESV_TRAMPOLINE, RESV_WASM_WINDOW,
@@ -51,7 +51,8 @@ import { LoadRequest, loaderSetEntryState, SwLoader } from './sw-loader';
 import type { Vcpu } from './vcpu';
 import { LAPIC_MMIO_GPA } from './vcpu-lapic';
 import { VIOAPIC_BASE } from './vioapic';
-import { type AcrnVm, VM_POWERED_OFF, type VmImageLoader } from './vm';
+import { type AcrnVm, MAX_VCPUS_PER_VM, VM_POWERED_OFF, type VmImageLoader } from './vm';
+import type { Scheduler } from './sched';
 import { createVm, pauseVm, shutdownVm, startVm, VmCreateParams } from './vm-api';
 import { CONFIG_MAX_VM_NUM, type VmTable } from './vm-table';
 import { passThroughUnclaimedPorts } from './vmcs-setup';
@@ -159,20 +160,20 @@ export class VmLauncher implements VmImageLoader {
   prepareVm(vm: AcrnVm, v: ScenarioVm): boolean {
     const name = this.vmName(v.index);
     if (vm.state !== VM_POWERED_OFF) return this.fail(vm, name, 'its slot is in use');
-    const pcpu = v.pcpuOfVcpu(0);
-    const pcpus = this.vms.pcpus;
-    const sched = pcpus === null ? (pcpu === 0 ? vm.scheduler : null) : pcpus.schedulerOf(pcpu);
-    if (sched === null) return this.fail(vm, name, 'the first pCPU of its affinity is not online');
-    vm.scheduler = sched;
-    if (v.vcpuCount > 1) {
-      log.begin(LOG_WARN);
-      log.str(name);
-      log.str(': every vCPU runs on pCPU ');
-      log.dec(pcpu);
-      log.str(' (placing vCPUs on the other pCPUs of the affinity is not implemented)');
-      log.end();
-    }
+    // vCPU i runs on the i-th pCPU of the affinity (ACRN's cpu_affinity: one pCPU per vCPU).
     const p = this.params;
+    const pcpus = this.vms.pcpus;
+    for (let i = 0; i < MAX_VCPUS_PER_VM; i++) {
+      if (i >= v.vcpuCount) {
+        p.vcpuSched[i] = null;
+        continue;
+      }
+      const at = v.pcpuOfVcpu(i);
+      const sched = pcpus === null ? (at === 0 ? vm.scheduler : null) : pcpus.schedulerOf(at);
+      if (sched === null) return this.fail(vm, name, 'a pCPU of its affinity is not online');
+      p.vcpuSched[i] = sched;
+    }
+    vm.scheduler = p.vcpuSched[0] as Scheduler;
     p.name = name;
     p.loadOrder = v.loadOrder;
     p.severity = v.severity;
@@ -188,7 +189,7 @@ export class VmLauncher implements VmImageLoader {
     vm.imageLoader = this;
     if (!this.reload(vm, vm.vcpus[0])) return this.undo(vm, 'its images could not be loaded');
     // createVm left the last vCPU's VMCS current and reload() the BSP's; the pCPUs load their own (handOffVcpus).
-    vm.scheduler.loadedVmcs = 0;
+    for (let i = 0; i < vm.vcpuCount; i++) vm.vcpus[i].sched.loadedVmcs = 0;
     log.begin(LOG_INFO);
     log.str('vm');
     log.dec(vm.vmId);
@@ -198,8 +199,11 @@ export class VmLauncher implements VmImageLoader {
     log.dec(Math.floor(vm.e820.ramBytes() / (1024 * 1024)));
     log.str(' MiB RAM, entry ');
     log.hex(vm.loadInfo.entry);
-    log.str(', pCPU ');
-    log.dec(pcpu);
+    log.str(v.vcpuCount > 1 ? ', pCPUs ' : ', pCPU ');
+    for (let i = 0; i < v.vcpuCount; i++) {
+      if (i > 0) log.char(32);
+      log.dec(v.pcpuOfVcpu(i));
+    }
     log.end();
     return true;
   }
@@ -323,7 +327,7 @@ export class VmLauncher implements VmImageLoader {
       return false;
     }
     if (vmptrld(bsp.vmcsPa) !== 0) return false;
-    bsp.vm.scheduler.loadedVmcs = bsp.vmcsPa;
+    bsp.sched.loadedVmcs = bsp.vmcsPa;
     return loaderSetEntryState(vm.platform.caps, bsp.ctxPa, vm.loadInfo) === 0;
   }
 

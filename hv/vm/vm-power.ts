@@ -55,7 +55,7 @@ export function requestPower(vm: AcrnVm, kind: number, what: string): void {
   if (vm.state === VM_POWERED_OFF || vm.powerRequest !== POWER_NONE) return;
   logEvent(vm, what);
   vm.powerRequest = kind;
-  for (let i = 0; i < vm.vcpuCount; i++) vm.vcpus[i].vm.scheduler.stop(vm.vcpus[i]);
+  for (let i = 0; i < vm.vcpuCount; i++) vm.vcpus[i].sched.stop(vm.vcpus[i]);
 }
 
 /**

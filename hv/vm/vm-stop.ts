@@ -22,7 +22,7 @@ export function stopVm(vcpu: Vcpu, why: string, exit: ExitInfo | null): void {
   if (vm.stopReason === '') vm.stopReason = why;
   for (let i = 0; i < vm.vcpuCount; i++) {
     const v = vm.vcpus[i];
-    if (v.state !== VCPU_STOPPED) vm.scheduler.stop(v);
+    if (v.state !== VCPU_STOPPED) v.sched.stop(v);
   }
   vm.state = VM_PAUSED;
   log.begin(LOG_ERROR);

@@ -125,7 +125,7 @@ export function setupVmcs(vcpu: Vcpu): number {
   if (rc !== 0) return rc;
   rc = vmptrld(vcpu.vmcsPa);
   if (rc !== 0) return rc;
-  vm.scheduler.loadedVmcs = vcpu.vmcsPa;
+  vcpu.sched.loadedVmcs = vcpu.vmcsPa;
   vcpu.launched = false;
   rc |= vmcsHostSetup();
   const proc = ((c.proc | (EXTRA_PROC & caps.mayBeOne(CAP_PROCBASED))) | caps.mustBeOne(CAP_PROCBASED)) >>> 0;

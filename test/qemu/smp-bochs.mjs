@@ -9,12 +9,16 @@
 //    the other VM runs;
 //  - vmcalls: two VMs on two pCPUs make 2000 VMCALLs each concurrently; the
 //    VMCALL count, the per-reason counts and the per-vCPU counts add up;
-//  - one-cpu: a 1-CPU machine boots and runs a VM exactly as before.
+//  - one-cpu: a 1-CPU machine boots and runs a VM exactly as before;
+//  - vm-across-pcpus: one VM with its BSP on pCPU 0 and its AP on pCPU 1
+//    (guests/lapic.asm): INIT-SIPI-SIPI, IPIs both ways, timers and an INIT
+//    reset all cross pCPUs (remote wakes kick the other pCPU).
 // corei7_skylake_x only (the VMX tier covers the second model).
 import path from 'node:path';
 import { runEmulator } from './harness.mjs';
 import { isoWithOptions } from './iso-variant.mjs';
 import { CaseFailure, expect, ROOT, runCases } from './cases.mjs';
+import { LAPIC, matchInOrder } from '../../guests/expected.mjs';
 
 const MODEL = 'corei7_skylake_x';
 /** exitloop rounds (x 7 exits each): short, but enough to overlap on two pCPUs. */
@@ -144,6 +148,20 @@ const cases = [
     const list = r.serial.slice(r.serial.lastIndexOf('VM_ID  VCPU_ID'));
     const perVm = [...list.matchAll(/^(\d+) +0 +(\d+) +\S+ +(\d+)/gm)].map((m) => Number(m[3]));
     expect(perVm.length === 2 && perVm[0] + perVm[1] === total, `the per-vCPU exit counts add up to the total (${perVm.join(' + ')} vs ${total})`, r);
+    expect(r.status === 'pass', 'poweroff ends Bochs with a pass status', r);
+  }],
+  ['2 CPUs: one VM across both pCPUs: its BSP starts its AP on the other pCPU, IPIs both ways, timers, INIT reset', async () => {
+    const iso = isoWithOptions('smp-lapic', '', [['guests/lapic.bin', 'guest=long64 name=lapic vcpus=2 ap_pcpu=1']]);
+    const r = await bochs('vm-across-pcpus', iso, 2, [
+      { expect: /\[lapic\] (DONE lapic|FAIL unexpected)|vm\d+ \(lapic\) stopped:/, send: 'vcpu_list\r', timeoutS: 300 },
+      { expect: /VM_ID  VCPU_ID[\s\S]*\n0 +1 +\d+ +\S+ +\d+/, send: 'poweroff\r', timeoutS: 30 },
+    ]);
+    expectBoot(r.serial, 2, r);
+    const m = matchInOrder(vmLines(r.serial, 'lapic'), LAPIC);
+    expect(m.ok, `the guest's LAPIC checks pass with its vCPUs on two pCPUs (${m.failed.join(' | ') || `missing "${LAPIC[m.next]}"`})`, r);
+    const list = r.serial.slice(r.serial.lastIndexOf('VM_ID  VCPU_ID'));
+    expect(/^0 +0 +0 +\S+ +\d+/m.test(list) && /^0 +1 +1 +\S+ +\d+/m.test(list), 'vcpu_list shows vCPU 0 on pCPU 0 and vCPU 1 on pCPU 1', r);
+    expect(!/stopped:/.test(r.serial), 'no VM was stopped', r);
     expect(r.status === 'pass', 'poweroff ends Bochs with a pass status', r);
   }],
   ['1 CPU: boots and runs a VM as before', async () => {

@@ -7,6 +7,7 @@
 // lifecycle sequences. The Service VM is a fixture VM (vm-fixture.ts) with
 // 4 MiB of RAM at GPA 0; it makes each hypercall through a planted VMCALL exit.
 import { describe, expect, it } from 'vitest';
+import { PcpuTable } from '../../hv/pcpu';
 import { EPT_MT_WB, EPT_R, EPT_RWX } from '../../arch/x86/ept';
 import { poolPages } from '../../arch/x86/intrinsics';
 import type { SimMachine } from '../../arch/x86/sim-machine';
@@ -459,6 +460,34 @@ describe('CREATE_VM', () => {
     expect(createVm(h, 'x').vmid).toBe(1);
     expect(createVm(h, 'y').vmid).toBe(2);
     expect(createVm(h, 'z').vmid).toBe(4);
+  });
+
+  it('with a pCPU table: vCPU i on the i-th pCPU of the affinity, VMCLEARed here when it runs elsewhere; an offline pCPU refuses', () => {
+    const h = makeHc();
+    const table = new PcpuTable(3, 0);
+    table.state[1] = 1; // pCPU 2 stays offline
+    h.env.vms.pcpus = table;
+    h.vcpu.sched = table.scheds[0];
+    h.svc.scheduler = table.scheds[0];
+    expect(hcConfigureSlot(3, 'wide', LOAD_ORDER_POST, SEVERITY_STANDARD_VM, 0x7, 0)).toBe(true);
+    const cleared: number[] = [];
+    const clear = h.m.vmclear.bind(h.m);
+    h.m.vmclear = (pa: number) => {
+      cleared.push(pa);
+      return clear(pa);
+    };
+    const a = createVm(h, 'wide', 0x3);
+    expect([a.rc, a.vmid, a.vcpus]).toEqual([0, 3, 2]);
+    const vm = vmOf(h, 3);
+    expect([vm.vcpus[0].sched.pcpu, vm.vcpus[1].sched.pcpu, vm.scheduler.pcpu]).toEqual([0, 1, 0]);
+    expect(cleared[cleared.length - 1]).toBe(vm.vcpus[1].vmcsPa); // active here after setup: cleared for pCPU 1
+    expect(table.scheds[1].loadedVmcs).toBe(0);
+    expect(call(h, A.HC_PAUSE_VM, 3)).toBe(0);
+    expect(call(h, A.HC_DESTROY_VM, 3)).toBe(0);
+    expect(table.scheds[1].assignedCount).toBe(0);
+    const b = createVm(h, 'wide', 0x5); // pCPU 2 is not online
+    expect([b.rc, b.vmid]).toEqual([-1, 0x5a5a]);
+    expect(vmOf(h, 3).state).toBe(VM_POWERED_OFF);
   });
 
   it('names: a second CREATE_VM with a running VM\'s name is -1 and writes nothing; Service VM / pre-launched names -ENOTTY', () => {

@@ -15,6 +15,7 @@ import type { Scenario } from '../../scenarios/types';
 import { E820_RAM, E820_RESERVED } from '../../hv/mm';
 import { VM_POWERED_OFF, VM_RUNNING } from '../../hv/vm/vm';
 import { VmLauncher } from '../../hv/vm/vm-launch';
+import { PcpuTable } from '../../hv/pcpu';
 import { fieldLo, makeEnv } from './vm-fixture';
 
 const MiB = 1024 * 1024;
@@ -52,7 +53,7 @@ function scenario(serviceModule = 'svc', preLoad = 0x100000): Scenario {
 const IMAGE_PRE = Uint8Array.from({ length: 64 }, (_, i) => 0x90 ^ i);
 const IMAGE_SVC = Uint8Array.from({ length: 96 }, (_, i) => (i * 7) & 0xff);
 
-function boot(s: Scenario, mmcfg = true) {
+function boot(s: Scenario, mmcfg = true, pcpus = 0) {
   const compiled = compileScenario(s, {});
   expect(compiled.errors).toEqual([]);
   const image = compiled.image as Uint8Array;
@@ -68,6 +69,11 @@ function boot(s: Scenario, mmcfg = true) {
     }
   });
   env.platform.power.vms = env.vms;
+  if (pcpus > 0) {
+    const table = new PcpuTable(pcpus, 0);
+    for (let i = 1; i < pcpus; i++) table.state[i] = 1; // online
+    env.vms.pcpus = table;
+  }
   const launcher = new VmLauncher(env.vms);
   expect(launcher.readScenario()).toBe(true);
   return { env, launcher, started: launcher.launchVms() };
@@ -128,6 +134,22 @@ describe('launching the scenario at boot', () => {
   it('without an MCFG nothing else is taken out', () => {
     const { env } = boot(scenario(), false);
     expect(env.vms.vms[1].ept.translate(MMCFG)).toBe(MMCFG);
+  });
+
+  it('each vCPU on its pCPU of the affinity (the i-th set bit); an offline one refuses the VM', () => {
+    const two = scenario();
+    two.board = { ...(two.board as NonNullable<Scenario['board']>), pcpus: 4 };
+    two.vms[0] = { ...two.vms[0], cpuAffinity: 0b1010, vcpus: 2 };
+    const { env, started } = boot(two, true, 4);
+    expect(started).toBe(2);
+    const pre = env.vms.vms[0];
+    expect([pre.vcpus[0].sched.pcpu, pre.vcpus[1].sched.pcpu, pre.vcpus[0].pcpu, pre.vcpus[1].pcpu]).toEqual([1, 3, 1, 3]);
+    expect(env.vms.pcpus?.scheds[3].assigned.slice(0, 1)).toEqual([pre.vcpus[1]]);
+    expect(pre.ept.cpuMask).toBe(0b1010); // its EPT changes are flushed on both
+    expect(env.m.output()).toContain('vm0 (pre): 3 MiB RAM, entry 0x100000, pCPUs 1 3');
+    const offline = boot(two, true, 2); // pCPU 3 does not exist
+    expect(offline.env.vms.vms[0].state).toBe(VM_POWERED_OFF);
+    expect(offline.env.m.output()).toContain('vm0 (pre): not launched: a pCPU of its affinity is not online');
   });
 
   it('a VM that cannot be launched is left powered off with a reason; the others run', () => {

@@ -25,7 +25,7 @@ export function hltExit(vcpu: Vcpu, exit: ExitInfo): void {
   vcpu.advanceRip(exit.ripHi, exit.ripLo, exit.instLen);
   const interruptsEnabled = (exit.rflags & RFLAGS_IF) !== 0;
   vcpu.haltedWithIf = interruptsEnabled;
-  if (!hasPendingEvent(vcpu, interruptsEnabled)) vcpu.vm.scheduler.halt(vcpu);
+  if (!hasPendingEvent(vcpu, interruptsEnabled)) vcpu.sched.halt(vcpu);
 }
 
 /** INVD and WBINVD: no cache state to keep coherent for a guest with EPT-mapped RAM; skip. */
@@ -97,7 +97,7 @@ export function nmiWindowExit(vcpu: Vcpu, _exit: ExitInfo): void {
 
 /** The slice is over: the run loop moves on to the next runnable vCPU. */
 export function preemptionTimerExit(vcpu: Vcpu, _exit: ExitInfo): void {
-  vcpu.vm.scheduler.yieldRequested = true;
+  vcpu.sched.yieldRequested = true;
 }
 
 /**
