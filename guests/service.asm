@@ -22,6 +22,10 @@
 ; the User VM's flag in the shared memory ("dm: user VM ran ..."), or prints
 ; "dm: FAIL ..." on a timeout. The last line is "dm: lifecycle done".
 ;
+; `e` remaps a page under the running User VM (its probe entry, F000:0300)
+; and waits until the User VM sees the new page ("dm: the running User VM
+; sees the remapped page").
+;
 ; `u` runs the User VM at its fuzz entry (F000:0200, through SET_VCPU_REGS):
 ; it makes 20,000 VMCALLs with random registers, each of which must come back
 ; to it as #UD ("dm: user VM fuzzing done" once it reports), then destroys it.
@@ -501,6 +505,84 @@ bench_all:
         pop     rbx
         ret
 
+; ---- an EPT change under a running User VM (command e) ----
+
+UVM_ALT_OFF             equ 0x500000    ; the page the User VM's 0x9000 is remapped to
+PROBE_GPA               equ 0x9000
+PROBE_MIRROR            equ 0x510
+
+; The User VM at its probe entry (F000:0300) copies the dword at its 0x9000 to
+; 0x510. Once it has seen 0x11111111 there, VM_SET_MEMORY_REGIONS maps
+; another page of this VM's (holding 0x22222222) at 0x9000 while it runs (on
+; another pCPU in the 2-CPU scenario: the EPT flush must reach that pCPU);
+; then wait until the User VM sees the new value. Pause, destroy.
+ept_remap:
+        push    rbx
+        push    r12
+        push    r13
+        push    r14
+        push    r15
+        lea     r12, [pm_start + SCRATCH_OFF]
+        lea     r13, [pm_start + UVM_OFF]
+        mov     r15, [zero_page]
+        mov     byte [run], 1
+        call    uvm_create
+        mov     dword [r13 + PROBE_GPA], 0x11111111
+        lea     rax, [pm_start + UVM_ALT_OFF]
+        mov     dword [rax], 0x22222222
+        mov     eax, 0x300
+        call    set_regs_at
+        call    start_vm
+        mov     ecx, WAIT_PAUSES
+.first: cmp     dword [r13 + PROBE_MIRROR], 0x11111111
+        je      .remap
+        pause
+        dec     ecx
+        jnz     .first
+        lea     rsi, [msg_probe_timeout]
+        call    com_puts
+        jmp     .stop
+.remap: lea     rdi, [r12 + S_SET_REGIONS]
+        mov     ecx, 24 + 0x100 + 64
+        call    zero
+        mov     [rdi], r14w
+        mov     dword [rdi + 8], 1
+        lea     rax, [r12 + S_REGIONS]
+        mov     [rdi + 16], rax
+        lea     rsi, [r12 + S_REGIONS]
+        mov     dword [rsi + 0], MR_ADD
+        mov     dword [rsi + 4], PROT_RWX_WB
+        mov     qword [rsi + 8], PROBE_GPA
+        lea     rax, [pm_start + UVM_ALT_OFF]
+        mov     [rsi + 16], rax
+        mov     qword [rsi + 24], 0x1000
+        mov     r8d, HC_VM_SET_MEMORY_REGIONS
+        lea     rdx, [n_regions]
+        call    hcall
+        mov     ecx, WAIT_PAUSES
+.second:
+        cmp     dword [r13 + PROBE_MIRROR], 0x22222222
+        je      .seen
+        pause
+        dec     ecx
+        jnz     .second
+        lea     rsi, [msg_probe_timeout]
+        call    com_puts
+        jmp     .stop
+.seen:  lea     rsi, [msg_probe_seen]
+        call    com_puts
+.stop:  call    pause_vm
+        mov     rdi, r14
+        mov     r8d, HC_DESTROY_VM
+        lea     rdx, [n_destroy]
+        call    hcall
+        pop     r15
+        pop     r14
+        pop     r13
+        pop     r12
+        pop     rbx
+        ret
+
 ; ---- a fuzzing User VM (command u) ----
 
 ; The User VM of run 1 at its fuzz entry (F000:0200): 20,000 VMCALLs with
@@ -827,6 +909,8 @@ msg_again       db "user VM ran again after the reset", 0
 msg_timeout     db "FAIL timeout waiting for the user VM", 0
 msg_done        db "dm: lifecycle done", 10, 0
 msg_fuzzed      db "user VM fuzzing done", 0
+msg_probe_seen  db "dm: the running User VM sees the remapped page", 10, 0
+msg_probe_timeout db "dm: FAIL timeout waiting for the User VM to see the page", 10, 0
 msg_bench_null  db "bench hypercall ", 0
 msg_bench_cycle db "bench lifecycle ", 0
 msg_bench_done  db "bench done", 10, 0

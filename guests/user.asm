@@ -7,6 +7,10 @@
 ;   reset vector (F000:FFF0)  -> start:  "user VM: hello, run <n>", flag 0x600D
 ;   F000:0100 (the registers the Service VM sets with HC_SET_VCPU_REGS)
 ;                             -> resume: "user VM: resumed, run <n>", flag 0x600E
+;   F000:0300 (likewise)      -> probe: copies the dword at guest-physical
+;                                0x9000 to 0x510 forever, printing "user VM:
+;                                sees <hex>" whenever it changes (the Service
+;                                VM remaps that page while the VM runs)
 ;   F000:0200 (likewise)      -> fuzz: 20,000 VMCALLs with seeded random
 ;                                GPRs; a User VM may not make hypercalls, so
 ;                                each must come back as #UD, which the IVT
@@ -27,6 +31,8 @@ RUN_NUMBER      equ 0x500
 DONE_FLAG       equ 0x504
 UD_COUNT        equ 0x508
 SEED            equ 0x50C
+MIRROR          equ 0x510
+PROBED          equ 0x9000
 FUZZ_CALLS      equ 20000
 
 start:
@@ -102,6 +108,46 @@ fuzz:                                   ; F000:0200
         call    puts
         mov     word [DONE_FLAG], 0x600F
         jmp     halt
+
+        times 0x300 - ($ - $$) db 0
+probe:                                  ; F000:0300
+        cli
+        xor     ax, ax
+        mov     ds, ax
+        mov     ss, ax
+        mov     sp, 0x7000
+        mov     dword [MIRROR], 0
+.look:  mov     eax, [PROBED]
+        cmp     eax, [MIRROR]
+        je      .look
+        mov     [MIRROR], eax
+        mov     si, msg_sees
+        call    puts
+        call    put_hex32
+        mov     al, 10
+        call    putc
+        jmp     .look
+
+; eax as 8 hex digits
+put_hex32:
+        push    eax
+        push    cx
+        push    dx
+        mov     edx, eax
+        mov     cx, 8
+.d:     rol     edx, 4
+        mov     al, dl
+        and     al, 0x0F
+        add     al, '0'
+        cmp     al, '9'
+        jbe     .p
+        add     al, 'a' - '9' - 1
+.p:     call    putc
+        loop    .d
+        pop     dx
+        pop     cx
+        pop     eax
+        ret
 
 ; #UD: count it and resume after the 3-byte VMCALL
 ud_handler:
@@ -208,6 +254,7 @@ put_run:
 msg_hello       db "user VM: hello, run ", 0
 msg_resumed     db "user VM: resumed, run ", 0
 msg_fuzz        db "user VM: fuzz ", 0
+msg_sees        db "user VM: sees ", 0
 msg_fuzz_ud     db " vmcalls, ", 0
 msg_fuzz_end    db " #UD", 10, 0
 

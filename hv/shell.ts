@@ -4,7 +4,7 @@
 // driving hv/vm/vm-api.ts, exit_stats, echo, poweroff). Input is polled; a
 // line is edited in a fixed buffer and the command is found in a const table,
 // so running a command allocates nothing.
-import { SMP_IDLE_WAKEUPS, SMP_KICKS, cpuApicId, heapUsed, hi, smpInfo, vmptrld, vmread } from '../arch/x86/intrinsics';
+import { SMP_FLUSHES, SMP_IDLE_WAKEUPS, SMP_KICKS, cpuApicId, heapUsed, hi, smpInfo, vmptrld, vmread } from '../arch/x86/intrinsics';
 import { Uart16550 } from '../arch/x86/serial';
 import {
   EXIT_REASON_COUNT, EXIT_REASON_NAMES, GUEST_CR0, GUEST_CR3, GUEST_CR4, GUEST_CS_SELECTOR, GUEST_IA32_EFER, GUEST_RFLAGS,
@@ -290,11 +290,11 @@ function cmdExitStats(sh: Shell): void {
 
 const PCPU_STATE_NAMES = ['offline', 'up', 'running', 'no VMX'];
 
-/** Ours: the pCPUs: APIC ID, state, vCPUs placed, VM exits, idle wake-ups, kicks received. */
+/** Ours: the pCPUs: APIC ID, state, vCPUs placed, VM exits, idle wake-ups, kicks received, EPT flushes done for other pCPUs. */
 function cmdPcpuList(sh: Shell): void {
   if (noVms(sh) || sh.pcpus === null) return;
   const p = sh.pcpus;
-  log.line(LOG_INFO, 'PCPU  APIC_ID  STATE     VCPUS  EXITS  WAKEUPS  KICKS');
+  log.line(LOG_INFO, 'PCPU  APIC_ID  STATE     VCPUS  EXITS  WAKEUPS  KICKS  FLUSHES');
   for (let i = 0; i < p.count; i++) {
     const st = p.state[i] < PCPU_STATE_NAMES.length ? PCPU_STATE_NAMES[p.state[i]] : '?';
     log.begin(LOG_INFO);
@@ -311,6 +311,8 @@ function cmdPcpuList(sh: Shell): void {
     log.dec(smpInfo(SMP_IDLE_WAKEUPS, i));
     log.str(' ');
     log.dec(smpInfo(SMP_KICKS, i));
+    log.str(' ');
+    log.dec(smpInfo(SMP_FLUSHES, i));
     log.end();
   }
 }
@@ -486,7 +488,7 @@ const COMMAND_HELP = [
   'list the VMs: id, name, state, load order',
   'list the vCPUs: VM, vCPU, pCPU, state, exits',
   'vcpu_dumpreg <vm_id> <vcpu_id>: the vCPU\'s registers',
-  'list the pCPUs: APIC ID, state, vCPUs, exits, idle wake-ups, kicks (not an ACRN command)',
+  'list the pCPUs: APIC ID, state, vCPUs, exits, idle wake-ups, kicks, EPT flushes (not an ACRN command)',
   'vm_console <vm_id>: type into that VM\'s console (vuart 0); Ctrl+Space returns',
   'loglevel [1-4]: show or set the console log level',
   'vm_pause <vm_id>: pause the VM (not an ACRN command)',

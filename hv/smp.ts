@@ -140,7 +140,10 @@ function adoptVcpus(pcpus: PcpuTable, cpu: number): number {
   for (let i = 0; i < s.assignedCount; i++) {
     const v = s.assigned[i] as Vcpu;
     if (vmptrld(v.vmcsPa) !== VMX_OK || vmcsHostSetup() !== 0) bad++;
-    else s.loadedVmcs = v.vmcsPa;
+    else {
+      s.loadedVmcs = v.vmcsPa;
+      v.hostPcpu = cpu;
+    }
   }
   return bad;
 }

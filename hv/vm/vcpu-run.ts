@@ -2,7 +2,7 @@
 // inject what is pending, arm the VMX-preemption timer for one slice, enter
 // the guest, then decode the exit once and dispatch it. Between slices and
 // while idle the loop fires due vCPU timers and polls the hypervisor shell.
-import { cpuIdle, rdtsc, vcpuRun, vmptrld, vmread, vmwrite } from '../../arch/x86/intrinsics';
+import { cpuIdle, rdtsc, vcpuRun, vmcsHostSetup, vmptrld, vmread, vmwrite } from '../../arch/x86/intrinsics';
 import { VM_INSTRUCTION_ERROR, VMX_PREEMPTION_TIMER_VALUE } from '../../arch/x86/vmcs';
 import { ExitInfo } from '../../arch/x86/vmexit-info';
 import { LOG_ERROR, log } from '../log';
@@ -134,6 +134,13 @@ export class PcpuLoop {
       vmptrld(v.vmcsPa);
       s.loadedVmcs = v.vmcsPa;
       s.switches++;
+      // A VMCS set up on another pCPU (CREATE_VM from the Service VM's pCPU)
+      // holds that pCPU's host state: VM exits here would come back with its
+      // GS base, TR and descriptor tables. Write this pCPU's (as adoptVcpus at boot).
+      if (v.hostPcpu !== s.pcpu) {
+        vmcsHostSetup();
+        v.hostPcpu = s.pcpu;
+      }
     }
     // Registers the Service VM set with SET_VCPU_REGS, written with this vCPU's VMCS current.
     if (!hcApplyPendingRegs(v)) {

@@ -31,6 +31,12 @@ export class Vcpu {
   readonly vm: AcrnVm;
   readonly id: number;
   pcpu = 0;
+  /**
+   * The pCPU whose host state (HOST_GS_BASE, TR, GDTR, IDTR, RSP... SDM Vol.
+   * 3C 25.5) the VMCS holds: setupVmcs writes the current pCPU's; the run loop
+   * rewrites it before the vCPU's first entry on another pCPU.
+   */
+  hostPcpu = -1;
   /** The scheduler of the pCPU this vCPU is placed on (its VM's affinity; createVm sets it). */
   sched: Scheduler;
   state = VCPU_OFFLINE;

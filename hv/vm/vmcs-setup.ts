@@ -3,7 +3,7 @@
 // region with the revision identifier in place, the host state (native), the
 // controls derived at boot, the bitmaps and EPT pointer of the VM, and one of
 // the guest entry states (guest-state.ts).
-import { pageAlloc, pageFree, peek8, poke8, poke32, vmclear, vmcsHostSetup, vmptrld, vmwrite } from '../../arch/x86/intrinsics';
+import { pageAlloc, pageFree, peek8, poke8, poke32, vmclear, vmcsHostSetup, vmptrld, vmwrite, thisCpu } from '../../arch/x86/intrinsics';
 import {
   CPU_BASED_VM_EXEC_CONTROL, CR3_TARGET_COUNT, EPT_POINTER, EXCEPTION_BITMAP, IO_BITMAP_A, IO_BITMAP_B, MSR_BITMAP,
   PAGE_FAULT_ERROR_CODE_MASK, PAGE_FAULT_ERROR_CODE_MATCH, PIN_BASED_VM_EXEC_CONTROL, PROC_CR8_LOAD_EXITING,
@@ -128,6 +128,7 @@ export function setupVmcs(vcpu: Vcpu): number {
   vcpu.sched.loadedVmcs = vcpu.vmcsPa;
   vcpu.launched = false;
   rc |= vmcsHostSetup();
+  vcpu.hostPcpu = thisCpu();
   const proc = ((c.proc | (EXTRA_PROC & caps.mayBeOne(CAP_PROCBASED))) | caps.mustBeOne(CAP_PROCBASED)) >>> 0;
   vcpu.procControls = proc;
   rc |= vmwrite(PIN_BASED_VM_EXEC_CONTROL, 0, c.pin);

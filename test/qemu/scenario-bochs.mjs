@@ -24,6 +24,10 @@
 //    resume as pause -> reset -> set vcpu regs -> start; reset; pause ->
 //    destroy), with the User VM image (guests/user.asm) as its ramdisk; the
 //    User VM's console output is checked at each start.
+//  - dm-2cpu (issues 5, 8): the User VM's slot on pCPU 1, the Service VM on
+//    pCPU 0: the Service VM remaps a page under the running User VM, which
+//    sees the new page (the EPT flush reached pCPU 1: pcpu_list counts it),
+//    then runs the lifecycle twice across the two pCPUs.
 //  - dm-fuzz (issue 8): the same Service VM sends 20,000 seeded random
 //    hypercalls (ids, VM ids, pointers into its RAM, across its top, at
 //    hypervisor memory and MMIO, random values), then runs a User VM that
@@ -206,6 +210,31 @@ const cases = [
     expect(JSON.stringify(transitions) === JSON.stringify([...perRunStates, ...perRunStates]), `the User VM went through ACRN's states (${transitions.join(', ')})`, r);
     const rows = listing(r.serial, 0);
     expect(rows.service?.state === 'running' && rows.post1 === undefined, 'afterwards the Service VM runs and the User VM is gone', r);
+    expect(r.status === 'pass', 'poweroff ends Bochs with a pass status', r);
+  }],
+  ['2 CPUs: the Service VM changes the EPT of a User VM running on the other pCPU, then runs its lifecycle there (issues 5, 8)', async () => {
+    const iso = isoWithOptions('scenario-dm-2cpu', '', [
+      [compileScenario('service-dm-2cpu'), 'scenario'], ['guests/service.bin', 'Linux_bzImage'], ['guests/user.bin', 'uservm'],
+    ]);
+    const r = await bochs('dm-2cpu', iso, 2, [
+      { expect: /\[service\] command line: [^\n]*\n/, send: 'vm_console 0\r', timeoutS: 300 },
+      { expect: /entering the console of vm0/, send: 'e', timeoutS: 60 },
+      { expect: /dm: destroy_vm = [^\n]*\n|dm: FAIL[^\n]*\n/, send: 'l', timeoutS: 300 },
+      { expect: /dm: lifecycle done|dm: FAIL/, send: '\u0000', timeoutS: 300 },
+      { expect: /back in the hypervisor shell[\s\S]*ACRN:\\>/, send: 'pcpu_list\r', timeoutS: 60 },
+      { expect: /PCPU  APIC_ID[\s\S]*ACRN:\\>/, send: 'poweroff\r', timeoutS: 60 },
+    ]);
+    expectNoPanic(r);
+    const user = vmLines(r.serial, 'post1');
+    expect(user[0] === 'user VM: sees 11111111' && user[1] === 'user VM: sees 22222222', `the running User VM saw its page, then the page mapped in its place (${user.slice(0, 2).join(' | ')})`, r);
+    const dm = vmLines(r.serial, 'service').filter((l) => l.startsWith('dm: '));
+    expect(dm.includes('dm: the running User VM sees the remapped page'), 'the Service VM saw the User VM read the new page', r);
+    expect(!dm.some((l) => /FAIL/.test(l)) && dm.filter((l) => / = /.test(l)).every((l) => l.endsWith(' = 0x0')) && dm[dm.length - 1] === 'dm: lifecycle done',
+      'every hypercall returned 0 and the lifecycle ran twice across the pCPUs', r);
+    const want = [1, 2].flatMap((n) => [`user VM: hello, run ${n}`, `user VM: resumed, run ${n}`, `user VM: hello, run ${n}`]);
+    expect(JSON.stringify(user.slice(2)) === JSON.stringify(want), `the User VM on pCPU 1 started each time (${user.slice(2).join(' | ')})`, r);
+    const p1 = /^1 +1 +running +\d+ +\d+ +\d+ +\d+ +(\d+)$/m.exec(r.serial.slice(r.serial.lastIndexOf('PCPU  APIC_ID')));
+    expect(p1 !== null && Number(p1[1]) >= 1, `pCPU 1 did the EPT flushes asked of it (${p1?.[1]})`, r);
     expect(r.status === 'pass', 'poweroff ends Bochs with a pass status', r);
   }],
   ['20,000 fuzzed hypercalls from the Service VM and 20,000 VMCALLs from a User VM: the hypervisor stays up, its heap does not grow, VM states stay legal (issue 8)', async () => {

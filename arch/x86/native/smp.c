@@ -23,7 +23,7 @@ void smp_gs_ready(void) { gs_ready = 1; }
 
 void ts_lock_acquire(void) {
   uint32_t me = this_cpu();
-  if (ts_owner == (int32_t)me) hv_panic("TypeScript lock taken twice by one CPU");
+  if (ts_owner == (int32_t)me) hv_panic(me == 0 ? "TypeScript lock taken twice by one CPU (the boot CPU)" : "TypeScript lock taken twice by one CPU (an AP)");
   uint32_t ticket = __atomic_fetch_add(&ts_ticket_next, 1, __ATOMIC_ACQUIRE);
   /* While waiting, answer EPT flush requests: the CPU that asked holds the lock. */
   while (__atomic_load_n(&ts_ticket_serving, __ATOMIC_ACQUIRE) != ticket) {
