@@ -6,14 +6,15 @@
 //   startVm     CREATED -> RUNNING (BSP runnable)  @pre CREATED, else -1
 //   pauseVm     RUNNING/CREATED/READY_TO_POWEROFF -> PAUSED; -1 only when OFF;
 //               a running real-time VM is not paused (0, still RUNNING)
-//   resetVm     PAUSED -> CREATED (vCPUs cold reset, devices reset)   else -1
+//   resetVm     PAUSED -> CREATED (vCPUs cold reset by their pCPUs, devices)  else -1
 //   shutdownVm  PAUSED -> POWERED_OFF (devices, I/O handlers, EPT, vCPUs torn down) else -1
 //   powerOffRtVm  a real-time VM's own power-off: RUNNING -> READY_TO_POWEROFF
 //
-// The guards are vm-state.ts's pure table. Each returns 0 or -1 and never throws. What a VM owns comes from the page
-// pool (VMCS, context and XSAVE pages, EPT tables, bitmaps) and goes back to
-// it on shutdown; the VM's objects themselves (vCPUs, devices) were built
-// with its slot at init, so none of this allocates on the TypeScript heap.
+// The guards are vm-state.ts's pure table. Each returns 0 or -1 and never
+// throws. What a VM owns comes from the page pool (VMCS, context and XSAVE
+// pages, EPT tables, bitmaps) and goes back to it on shutdown; the VM's
+// objects themselves (vCPUs, devices) were built with its slot at init, so
+// none of this allocates on the TypeScript heap.
 // Guest RAM and images are the loader's (and for post-launched VMs the
 // Service VM's memory-region hypercalls), after createVm.
 import { LOG_INFO, log } from '../log';

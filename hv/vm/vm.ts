@@ -1,7 +1,8 @@
-// AcrnVm: one virtual machine, as ACRN's struct acrn_vm. This first cut holds
-// what the VMX core needs (vCPUs, EPT, the I/O emulation registry, CPUID
-// entries, exit counters, bitmaps, RAM); the VM state machine and its APIs
-// (create/start/pause/reset/shutdown) build on it.
+// AcrnVm: one virtual machine, as ACRN's struct acrn_vm: identity (id, name,
+// load order, severity, state), vCPUs and devices, the EPT, loader
+// information, e820 table, I/O emulation registry, CPUID entries, the I/O
+// request buffer, exit counters and bitmaps. The state machine and its APIs
+// are vm-state.ts and vm-api.ts.
 import { EXIT_REASON_COUNT } from '../../arch/x86/vmcs';
 import { E820Table } from './e820';
 import { LoadInfo } from './sw-loader';
@@ -103,7 +104,7 @@ export class AcrnVm {
   stopReason = '';
   readonly debugConsole: DebugConsole;
   readonly testControl: TestControl;
-  /** The pCPU scheduler its vCPUs run on (one pCPU for now). */
+  /** The scheduler of its BSP's pCPU (each vCPU has its own: Vcpu.sched). */
   scheduler: Scheduler;
   readonly platform: Platform;
 
