@@ -38,7 +38,7 @@ import {
 } from '../mm';
 import {
   ModuleSource as ScenarioModuleSource, makeDefaultScenarioSource, loadBootScenario, SCENARIO_FROM_NONE,
-  SCENARIO_MAX_REGIONS, Scenario, type ScenarioVm, SCN_KERNEL_NONE, SCN_POST_LAUNCHED, SCN_SERVICE_VM,
+  SCENARIO_MAX_REGIONS, Scenario, type ScenarioVm, SCN_KERNEL_NONE, SCN_POST_LAUNCHED, SCN_PRE_LAUNCHED, SCN_SERVICE_VM,
   SCN_VUART_CONNECTED,
 } from '../scenario';
 import {
@@ -216,8 +216,14 @@ export class VmLauncher implements VmImageLoader {
       const gpa = v.regionGpa(k);
       const size = v.regionSize(k);
       const at = vm.vmId * SCENARIO_MAX_REGIONS + k;
-      let hpa = v.regionHpaFixed(k) ? v.regionHpa(k) : this.carved[at];
-      if (hpa === 0) {
+      let hpa = this.carved[at];
+      if (hpa === 0 && v.regionHpaFixed(k)) {
+        // Host RAM the scenario names: the hypervisor may copy into it only once declared
+        // (refused when it touches hypervisor memory or another VM's).
+        hpa = v.regionHpa(k);
+        if (declareGuestRam(hpa, size) !== 0) return 'a fixed-HPA region overlaps memory the hypervisor keeps or another VM\'s';
+        this.carved[at] = hpa;
+      } else if (hpa === 0) {
         hpa = guestRamCarve(size);
         if (hpa === 0) return 'no host RAM left for its memory';
         this.carved[at] = hpa;
@@ -243,6 +249,17 @@ export class VmLauncher implements VmImageLoader {
     if (rc !== E820_OK) return e820ErrorMessage(rc);
     if (!removed.append(LAPIC_MMIO_GPA, PAGE, E820_RESERVED) || !removed.append(VIOAPIC_BASE, PAGE, E820_RESERVED)) {
       return 'too many ranges to take out of its memory';
+    }
+    // Pre-launched VMs' RAM at fixed host addresses (carved RAM is RESV_GUEST_RAM, above).
+    const scn = this.scenario;
+    for (let i = 0; i < scn.vmCount; i++) {
+      const other = scn.vms[i];
+      if (other.loadOrder !== SCN_PRE_LAUNCHED) continue;
+      for (let k = 0; k < other.regionCount; k++) {
+        if (other.regionHpaFixed(k) && !removed.append(other.regionHpa(k), other.regionSize(k), E820_RESERVED)) {
+          return 'too many ranges to take out of its memory';
+        }
+      }
     }
     // MMCFG (the ACPI MCFG's ECAM window): PCI configuration stays the hypervisor's (ACRN-ABI.md).
     const mmcfgSize = smpInfo(SMP_MMCFG_SIZE, 0);

@@ -131,6 +131,18 @@ describe('launching the scenario at boot', () => {
     expect(env.m.guestRamDeclared.length).toBeGreaterThan(0);
   });
 
+  it('a pre-launched region at a fixed host address: declared for the loader, and out of the Service VM\'s reach', () => {
+    const fixed = scenario();
+    fixed.vms[0] = { ...fixed.vms[0], memory: [{ gpa: 0, size: 4 * MiB, hpa: 0x9000000 }] };
+    const { env, started } = boot(fixed);
+    expect(started).toBe(2);
+    const [pre, svc] = env.vms.vms;
+    expect(pre.ept.translate(0x100000)).toBe(0x9100000);
+    expect(env.m.readByte(0x9100000)).toBe(IMAGE_PRE[0]);
+    expect(env.m.guestRamDeclared[0]).toEqual([0x9000000, 4 * MiB]);
+    expect([svc.ept.translate(0x9000000), svc.ept.translate(0x93ff000), svc.ept.translate(0x9400000)]).toEqual([-1, -1, 0x9400000]);
+  });
+
   it('without an MCFG nothing else is taken out', () => {
     const { env } = boot(scenario(), false);
     expect(env.vms.vms[1].ept.translate(MMCFG)).toBe(MMCFG);
