@@ -198,6 +198,33 @@ stash_user_image:
         pop     rcx
         ret
 
+; The device model's routines keep rbx and r12-r15 for their caller and use
+; r12 = the scratch structures, r13 = the User VM's memory, r14 = its vmid.
+%macro DM_ENTER 0
+        push    rbx
+        push    r12
+        push    r13
+        push    r14
+        push    r15
+        lea     r12, [pm_start + SCRATCH_OFF]
+        lea     r13, [pm_start + UVM_OFF]
+%endmacro
+%macro DM_LEAVE 0
+        pop     r15
+        pop     r14
+        pop     r13
+        pop     r12
+        pop     rbx
+        ret
+%endmacro
+
+; rax = the TSC (clobbers rdx)
+tsc64:
+        rdtsc
+        shl     rdx, 32
+        or      rax, rdx
+        ret
+
 ; hypercall: r8 = id, rdi, rsi = parameters -> rax; prints "dm: <name> = <rax>" (rdx = name)
 hcall:
         vmcall
@@ -251,13 +278,7 @@ zero:   push    rdi
         ret
 
 lifecycle:
-        push    rbx
-        push    r12
-        push    r13
-        push    r14
-        push    r15
-        lea     r12, [pm_start + SCRATCH_OFF]
-        lea     r13, [pm_start + UVM_OFF]
+        DM_ENTER
         mov     r15, [zero_page]
         mov     byte [run], 1
 .run:   lea     rsi, [msg_run]
@@ -291,21 +312,13 @@ lifecycle:
         call    wait_flag
         ; stop: pause -> destroy
         call    pause_vm
-        mov     rdi, r14
-        mov     r8d, HC_DESTROY_VM
-        lea     rdx, [n_destroy]
-        call    hcall
+        call    destroy_vm
         inc     byte [run]
         cmp     byte [run], 2
         jbe     .run
         lea     rsi, [msg_done]
         call    com_puts
-        pop     r15
-        pop     r14
-        pop     r13
-        pop     r12
-        pop     rbx
-        ret
+        DM_LEAVE
 
 ; The User VM of run [run]: its memory (zeroed, the image at 0xF0000, the run
 ; number), then CREATE_VM, SET_IOREQ_BUFFER and VM_SET_MEMORY_REGIONS; r14 = its vmid
@@ -384,6 +397,11 @@ reset_vm:
         mov     r8d, HC_RESET_VM
         lea     rdx, [n_reset]
         jmp     hcall
+destroy_vm:
+        mov     rdi, r14
+        mov     r8d, HC_DESTROY_VM
+        lea     rdx, [n_destroy]
+        jmp     hcall
 
 ; SET_VCPU_REGS: vCPU 0 in real mode at F000:0100 (the User VM's resume entry)
 set_regs:
@@ -421,18 +439,14 @@ bench_null:
         push    r12
         lea     r12, [pm_start + SCRATCH_OFF]
         mov     ebx, BENCH_NULL_CALLS
-        rdtsc
-        shl     rdx, 32
-        or      rax, rdx
+        call    tsc64
         push    rax
 .call:  mov     r8d, HC_GET_API_VERSION
         mov     rdi, r12
         vmcall
         dec     ebx
         jnz     .call
-        rdtsc
-        shl     rdx, 32
-        or      rax, rdx
+        call    tsc64
         pop     rdx
         sub     rax, rdx
         xor     edx, edx
@@ -451,19 +465,11 @@ bench_null:
 ; destroy, TSC per cycle, quietly; then "bench done"
 bench_all:
         call    bench_null
-        push    rbx
-        push    r12
-        push    r13
-        push    r14
-        push    r15
-        lea     r12, [pm_start + SCRATCH_OFF]
-        lea     r13, [pm_start + UVM_OFF]
+        DM_ENTER
         mov     byte [quiet], 1
         mov     byte [run], 1
         mov     ebx, BENCH_CYCLES
-        rdtsc
-        shl     rdx, 32
-        or      rax, rdx
+        call    tsc64
         push    rax
 .cycle: call    uvm_create
         mov     word [r13 + UVM_FLAG], 0
@@ -477,15 +483,10 @@ bench_all:
         mov     ax, 0x600D
         call    wait_flag
         call    pause_vm
-        mov     rdi, r14
-        mov     r8d, HC_DESTROY_VM
-        lea     rdx, [n_destroy]
-        call    hcall
+        call    destroy_vm
         dec     ebx
         jnz     .cycle
-        rdtsc
-        shl     rdx, 32
-        or      rax, rdx
+        call    tsc64
         pop     rdx
         sub     rax, rdx
         xor     edx, edx
@@ -498,12 +499,7 @@ bench_all:
         call    com_newline
         lea     rsi, [msg_bench_done]
         call    com_puts
-        pop     r15
-        pop     r14
-        pop     r13
-        pop     r12
-        pop     rbx
-        ret
+        DM_LEAVE
 
 ; ---- an EPT change under a running User VM (command e) ----
 
@@ -517,13 +513,7 @@ PROBE_MIRROR            equ 0x510
 ; another pCPU in the 2-CPU scenario: the EPT flush must reach that pCPU);
 ; then wait until the User VM sees the new value. Pause, destroy.
 ept_remap:
-        push    rbx
-        push    r12
-        push    r13
-        push    r14
-        push    r15
-        lea     r12, [pm_start + SCRATCH_OFF]
-        lea     r13, [pm_start + UVM_OFF]
+        DM_ENTER
         mov     r15, [zero_page]
         mov     byte [run], 1
         call    uvm_create
@@ -572,29 +562,15 @@ ept_remap:
 .seen:  lea     rsi, [msg_probe_seen]
         call    com_puts
 .stop:  call    pause_vm
-        mov     rdi, r14
-        mov     r8d, HC_DESTROY_VM
-        lea     rdx, [n_destroy]
-        call    hcall
-        pop     r15
-        pop     r14
-        pop     r13
-        pop     r12
-        pop     rbx
-        ret
+        call    destroy_vm
+        DM_LEAVE
 
 ; ---- a fuzzing User VM (command u) ----
 
 ; The User VM of run 1 at its fuzz entry (F000:0200): 20,000 VMCALLs with
 ; random registers, each of which must come back to it as #UD.
 user_fuzz:
-        push    rbx
-        push    r12
-        push    r13
-        push    r14
-        push    r15
-        lea     r12, [pm_start + SCRATCH_OFF]
-        lea     r13, [pm_start + UVM_OFF]
+        DM_ENTER
         mov     r15, [zero_page]
         mov     byte [run], 1
         call    uvm_create
@@ -607,16 +583,8 @@ user_fuzz:
         mov     ecx, WAIT_PAUSES * 50
         call    wait_flag_for
         call    pause_vm
-        mov     rdi, r14
-        mov     r8d, HC_DESTROY_VM
-        lea     rdx, [n_destroy]
-        call    hcall
-        pop     r15
-        pop     r14
-        pop     r13
-        pop     r12
-        pop     rbx
-        ret
+        call    destroy_vm
+        DM_LEAVE
 
 ; ---- hypercall fuzzing (commands f and F) ----
 
@@ -710,12 +678,7 @@ fuzz:
         call    com_dec
         lea     rsi, [msg_fuzz_end]
         call    com_puts
-        pop     r15
-        pop     r14
-        pop     r13
-        pop     r12
-        pop     rbx
-        ret
+        DM_LEAVE
 
 ; rax = a random parameter (r12 = scratch, r13 = top of RAM); clobbers rcx, rdx
 param:

@@ -306,27 +306,11 @@ export class VmLauncher implements VmImageLoader {
     req.reset();
     req.kernelType = v.kernelType;
     const kernelModule = scn.findModule(v.kernelModOff, v.kernelModLen);
-    if (kernelModule < 0 || !this.image.openModule(kernelModule)) {
-      log.begin(LOG_ERROR);
-      log.str(vm.name);
-      log.str(': no GRUB module tagged "');
-      scn.printString(log, v.kernelModOff, v.kernelModLen);
-      log.str('" for its kernel');
-      log.end();
-      return false;
-    }
+    if (kernelModule < 0 || !this.image.openModule(kernelModule)) return this.missingModule(vm, v.kernelModOff, v.kernelModLen, 'kernel');
     req.image = this.image;
     if (v.ramdiskModLen > 0) {
       const rd = scn.findModule(v.ramdiskModOff, v.ramdiskModLen);
-      if (rd < 0 || !this.ramdisk.openModule(rd)) {
-        log.begin(LOG_ERROR);
-        log.str(vm.name);
-        log.str(': no GRUB module tagged "');
-        scn.printString(log, v.ramdiskModOff, v.ramdiskModLen);
-        log.str('" for its ramdisk');
-        log.end();
-        return false;
-      }
+      if (rd < 0 || !this.ramdisk.openModule(rd)) return this.missingModule(vm, v.ramdiskModOff, v.ramdiskModLen, 'ramdisk');
       req.ramdisk = this.ramdisk;
       req.ramdiskGpa = v.ramdiskLoadGpa;
     }
@@ -346,6 +330,18 @@ export class VmLauncher implements VmImageLoader {
     if (vmptrld(bsp.vmcsPa) !== 0) return false;
     bsp.sched.loadedVmcs = bsp.vmcsPa;
     return loaderSetEntryState(vm.platform.caps, bsp.ctxPa, vm.loadInfo) === 0;
+  }
+
+  /** "<vm>: no GRUB module tagged "<tag>" for its <what>"; false. */
+  private missingModule(vm: AcrnVm, tagOff: number, tagLen: number, what: string): boolean {
+    log.begin(LOG_ERROR);
+    log.str(vm.name);
+    log.str(': no GRUB module tagged "');
+    this.scenario.printString(log, tagOff, tagLen);
+    log.str('" for its ');
+    log.str(what);
+    log.end();
+    return false;
   }
 
   /** Link every connected vuart pair whose two VMs were launched (each pair once). */
