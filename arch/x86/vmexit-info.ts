@@ -75,6 +75,23 @@ export class ExitInfo {
   readonly cr = new CrExit();
   readonly ept = new EptExit();
 
+  /**
+   * Only the guest's RIP and RFLAGS, for work done outside an exit (a device
+   * model's finished MMIO read, hv/vm/mmio-emul.ts); the rest is zeroed.
+   */
+  loadGuestRip(): void {
+    this.reason = 0;
+    this.entryFailure = false;
+    this.qualLo = 0;
+    this.qualHi = 0;
+    this.instLen = 0;
+    this.ripLo = vmread(GUEST_RIP) >>> 0;
+    this.ripHi = hi() >>> 0;
+    this.rflags = vmread(GUEST_RFLAGS) >>> 0;
+    this.idtVectoring = 0;
+    this.idtVectoringError = 0;
+  }
+
   /** Read the fields every exit needs, then those of this reason. */
   decode(): void {
     const raw = vmread(VM_EXIT_REASON);

@@ -27,6 +27,7 @@ import {
   PMCMD_GET_CX_CNT, PMCMD_TYPE_MASK, PMCMD_VMID_SHIFT, VECTOR_DYNAMIC_START,
 } from './abi';
 import { HC } from './hc-state';
+import { UPCALL } from '../vm/ioreq';
 import { hcCopyOut, hcTargetVm } from './hc-util';
 
 export function hcGetApiVersion(caller: Vcpu, _t: AcrnVm, p1Hi: number, p1Lo: number, _p2Hi: number, _p2Lo: number): number {
@@ -46,7 +47,7 @@ export function hcGetHwInfo(caller: Vcpu, _t: AcrnVm, p1Hi: number, p1Lo: number
 
 export function hcSetCallbackVector(_c: Vcpu, _t: AcrnVm, p1Hi: number, p1Lo: number, _p2Hi: number, _p2Lo: number): number {
   if (p1Hi !== 0 || p1Lo > NR_MAX_VECTOR || p1Lo < VECTOR_DYNAMIC_START) return -EINVAL;
-  HC.upcallVector = p1Lo;
+  UPCALL.vector = p1Lo;
   return 0;
 }
 

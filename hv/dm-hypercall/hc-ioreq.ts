@@ -8,28 +8,27 @@
 //   and writable in the Service VM's EPT, or its host
 //   page is hypervisor or another VM's memory            -1, registration dropped
 //                                                        (ACRN: io_shared_page = NULL)
-//   else: the page is registered in the VM (AcrnVm.ioreqBuffer*: GPA and HPA), every slot's state set to
-//   FREE (as ACRN), 0.
+//   else: the page is registered in the VM (AcrnVm.ioreqBuffer*: GPA and HPA)
+//   with the caller as the Service VM that serves it, every slot's state set
+//   to FREE (as ACRN), 0.
 //
-// Serving requests through the page (and NOTIFY_REQUEST_FINISH) is the next
-// issue; START_VM only needs a registered page.
+// HC_NOTIFY_REQUEST_FINISH (ACRN hcall_notify_ioreq_finish): param1 = the
+// User VM, param2 = the vCPU id, whose slot the DM has set COMPLETE. The
+// target must be a post-launched VM that is not POWERED_OFF, whose severity
+// passes (not real-time), with a registered page; the vCPU must exist and
+// have a request in flight whose slot is COMPLETE (ioreq.ts
+// ioreqNotifyFinish); otherwise -1 and nothing changes. A paused VM's
+// request may be finished (the DM does so between pause and reset); its vCPU
+// stays off the run queue.
 import { EPT_R, EPT_W } from '../../arch/x86/ept';
-import { physPageOk, poke32 } from '../../arch/x86/intrinsics';
+import { physPageOk } from '../../arch/x86/intrinsics';
+import { ioreqNotifyFinish, ioreqResetAll } from '../vm/ioreq';
 import type { Vcpu } from '../vm/vcpu';
-import { type AcrnVm, VM_CREATED } from '../vm/vm';
-import {
-  abiAddr, abiRd32, HC_FAIL, IO_REQUEST_BUFFER_SIZE, IO_REQUEST_MAX, IO_REQUEST_PROCESSED, IO_REQUEST_SIZE,
-  IOREQ_BUFFER_GPA, IOREQ_BUFFER_SIZE, IOREQ_STATE_FREE,
-} from './abi';
+import { type AcrnVm, VM_CREATED, VM_POWERED_OFF } from '../vm/vm';
+import { SEVERITY_SERVICE_VM } from '../vm/vm-api';
+import { abiAddr, abiRd32, HC_FAIL, IO_REQUEST_BUFFER_SIZE, IOREQ_BUFFER_GPA, IOREQ_BUFFER_SIZE } from './abi';
 import { HC } from './hc-state';
 import { hcCopyIn, hcHpaAllowed } from './hc-util';
-
-/** Set every request slot of `vm`'s registered page to FREE (ACRN reset_vm_ioreqs). */
-export function hcIoreqResetSlots(vm: AcrnVm): void {
-  if (!vm.ioreqBufferSet) return;
-  const hpa = vm.ioreqBufferHpa;
-  for (let i = 0; i < IO_REQUEST_MAX; i++) poke32(hpa + i * IO_REQUEST_SIZE + IO_REQUEST_PROCESSED, IOREQ_STATE_FREE);
-}
 
 export function hcSetIoreqBuffer(caller: Vcpu, vm: AcrnVm, _p1Hi: number, _p1Lo: number, p2Hi: number, p2Lo: number): number {
   if (vm.state !== VM_CREATED) return HC_FAIL;
@@ -44,6 +43,8 @@ export function hcSetIoreqBuffer(caller: Vcpu, vm: AcrnVm, _p1Hi: number, _p1Lo:
       || !physPageOk(hpa, true))) hpa = -1;
   }
   if (hpa < 0) {
+    ioreqResetAll(vm);
+    vm.ioreqServiceVm = null;
     vm.ioreqBufferSet = false;
     vm.ioreqBufferGpa = 0;
     vm.ioreqBufferHpa = 0;
@@ -52,6 +53,12 @@ export function hcSetIoreqBuffer(caller: Vcpu, vm: AcrnVm, _p1Hi: number, _p1Lo:
   vm.ioreqBufferSet = true;
   vm.ioreqBufferGpa = gpa;
   vm.ioreqBufferHpa = hpa;
-  hcIoreqResetSlots(vm);
+  vm.ioreqServiceVm = svc;
+  ioreqResetAll(vm);
   return 0;
+}
+
+export function hcNotifyRequestFinish(_c: Vcpu, vm: AcrnVm, _p1Hi: number, _p1Lo: number, p2Hi: number, p2Lo: number): number {
+  if (vm.state === VM_POWERED_OFF || vm.severity > SEVERITY_SERVICE_VM || p2Hi !== 0) return HC_FAIL;
+  return ioreqNotifyFinish(vm, p2Lo >>> 0);
 }

@@ -25,6 +25,7 @@ import { MAX_VCPUS_PER_VM, LOAD_ORDER_POST, type AcrnVm, VM_POWERED_OFF } from '
 import { VmCreateParams, SEVERITY_STANDARD_VM } from '../vm/vm-api';
 import { CONFIG_MAX_VM_NUM, type VmTable } from '../vm/vm-table';
 import { HSM_DEFAULT_VECTOR, MAX_VM_NAME_LEN, REGS_SIZE } from './abi';
+import { UPCALL } from '../vm/ioreq';
 
 /** vCPU register states waiting for the vCPU's next entry (hcApplyPendingRegs). */
 export const PENDING_NONE = 0;
@@ -49,8 +50,6 @@ export class HcContext {
   /** The vm_memory_region array of one HC_VM_SET_MEMORY_REGIONS. */
   readonly regions = new Uint8Array(HC_MAX_REGIONS * 32);
   readonly createParams = new VmCreateParams();
-  /** The Service VM's upcall vector (HC_SET_CALLBACK_VECTOR). */
-  upcallVector = HSM_DEFAULT_VECTOR;
 
   // ---- slot configuration ------------------------------------------------------------
   readonly cfgName: string[] = [];
@@ -78,7 +77,7 @@ export class HcContext {
 
   /** Default configuration and empty state for every slot. */
   resetAll(): void {
-    this.upcallVector = HSM_DEFAULT_VECTOR;
+    UPCALL.vector = HSM_DEFAULT_VECTOR;
     for (let i = 0; i < CONFIG_MAX_VM_NUM; i++) {
       this.cfgName[i] = '';
       this.cfgLoadOrder[i] = LOAD_ORDER_POST;

@@ -34,7 +34,6 @@ import {
   VM_CREATION_VM_FLAG, VM_CREATION_VMID,
 } from './abi';
 import { HC } from './hc-state';
-import { hcIoreqResetSlots } from './hc-ioreq';
 import { hcCopyIn, hcCopyOut, hcGpaWritable } from './hc-util';
 import { hcPendReset } from './hc-vcpu-regs';
 
@@ -221,7 +220,6 @@ export function hcResetVm(caller: Vcpu, vm: AcrnVm, _p1Hi: number, _p1Lo: number
   hcForgetLoadedVmcs(caller, vm);
   if (rc !== 0) return rc;
   hcPendReset(vm.vmId);
-  hcIoreqResetSlots(vm);
   return 0;
 }
 

@@ -13,7 +13,7 @@
 // An id is valid only as 0x00000000_800000nn with a handler at nn (ACRN
 // indexes by id & 0xFF whatever the upper bits are; here those ids are
 // unknown). Unknown ids, ids ACRN has that are not implemented yet
-// (VM_INTR_MONITOR, NOTIFY_REQUEST_FINISH, WRITE_PROTECT_PAGE, the PCI/ptdev
+// (VM_INTR_MONITOR, WRITE_PROTECT_PAGE, the PCI/ptdev
 // and vdev calls, the trusty and debug ones), a caller the slot's permission
 // does not allow, and a missing, pre-launched or Service VM target all answer
 // -ENOTTY (ACRN dispatch_hypercall's default).
@@ -37,11 +37,11 @@ import type { AcrnVm } from '../vm/vm';
 import {
   abiRaxHi, abiRaxLo, ENOTTY, HC_CREATE_VCPU, HC_CREATE_VM, HC_DESTROY_VM, HC_GET_API_VERSION, HC_GET_HW_INFO,
   HC_ID_BASE, HC_INJECT_MSI, HC_PAUSE_VM, HC_PM_GET_CPU_STATE, HC_RESET_VM, HC_SERVICE_VM_OFFLINE_CPU,
-  HC_SET_CALLBACK_VECTOR, HC_SET_IOREQ_BUFFER, HC_SET_IRQLINE, HC_SET_VCPU_REGS, HC_START_VM, HC_VM_GPA2HPA,
+  HC_NOTIFY_REQUEST_FINISH, HC_SET_CALLBACK_VECTOR, HC_SET_IOREQ_BUFFER, HC_SET_IRQLINE, HC_SET_VCPU_REGS, HC_START_VM, HC_VM_GPA2HPA,
   HC_VM_SET_MEMORY_REGIONS,
 } from './abi';
 import { hcGetApiVersion, hcGetHwInfo, hcPmGetCpuState, hcServiceVmOfflineCpu, hcSetCallbackVector } from './hc-general';
-import { hcSetIoreqBuffer } from './hc-ioreq';
+import { hcNotifyRequestFinish, hcSetIoreqBuffer } from './hc-ioreq';
 import { hcInjectMsi, hcSetIrqline } from './hc-irq';
 import { hcGpa2Hpa, hcSetMemoryRegions } from './hc-memory';
 import { HC } from './hc-state';
@@ -102,6 +102,7 @@ hcSet(HC_SET_VCPU_REGS, hcSetVcpuRegs, TARGET_PARAM1, 0);
 hcSet(HC_INJECT_MSI, hcInjectMsi, TARGET_PARAM1, 0);
 hcSet(HC_SET_IRQLINE, hcSetIrqline, TARGET_PARAM1, 0);
 hcSet(HC_SET_IOREQ_BUFFER, hcSetIoreqBuffer, TARGET_PARAM1, 0);
+hcSet(HC_NOTIFY_REQUEST_FINISH, hcNotifyRequestFinish, TARGET_PARAM1, 0);
 hcSet(HC_VM_GPA2HPA, hcGpa2Hpa, TARGET_PARAM1, 0);
 hcSet(HC_VM_SET_MEMORY_REGIONS, hcSetMemoryRegions, TARGET_HANDLER, 0);
 hcSet(HC_GET_HW_INFO, hcGetHwInfo, TARGET_SELF, 0);

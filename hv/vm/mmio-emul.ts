@@ -12,8 +12,11 @@
 //      address in the VM's I/O registry; nobody's address is "unmapped MMIO":
 //      for pre-launched VMs and the Service VM reads give all ones and writes
 //      are dropped (ACRN's emulate_io for those load orders); post-launched
-//      VMs' unclaimed accesses belong to the device model (the I/O request
-//      path, not built yet: such a VM is stopped with a message saying so);
+//      VMs' unclaimed accesses go to the device model as I/O requests
+//      (ioreq.ts): a write is carried out now with its value captured for
+//      the request; a read waits, the instruction decoded into the vCPU's
+//      own decoder (ACRN's per-vCPU inst_ctxt), and is carried out with the
+//      DM's value when the request is finished (completeRead);
 //   5. RIP advances past the instruction, or stays on a REP string
 //      instruction whose count is not yet 0 (it re-executes, one element per
 //      exit, as ACRN does).
@@ -28,7 +31,7 @@
 import { poke64, vmread } from '../../arch/x86/intrinsics';
 import { CTX_CR2 } from '../../arch/x86/vcpu-ctx';
 import { GUEST_CS_AR, GUEST_CS_BASE } from '../../arch/x86/vmcs';
-import type { ExitInfo } from '../../arch/x86/vmexit-info';
+import { ExitInfo } from '../../arch/x86/vmexit-info';
 import { LOG_ERROR, log } from '../log';
 import { COPY_FAULT, COPY_OK, type GuestMemory } from './guest-copy';
 import {
@@ -45,6 +48,8 @@ import type { Vcpu } from './vcpu';
 import { LOAD_ORDER_POST, type AcrnVm } from './vm';
 import { stopVm } from './vm-stop';
 import { reportGpa } from './exits/fatal-exits';
+import { IOREQ_DIR_READ, IOREQ_DIR_WRITE, IOREQ_NONE, ioreqSend, ioreqServed } from './ioreq';
+import { IOREQ_TYPE_MMIO } from '../dm-hypercall/abi';
 
 const TWO_POW_32 = 4294967296;
 const PAGE = 4096;
@@ -52,10 +57,26 @@ const CS_AR_L = 1 << 13;
 const CS_AR_DB = 1 << 14;
 const EFER_LMA = 0x400;
 
+/** MmioPort's device side: a device (or unmapped MMIO), or the device model's request. */
+const PORT_DEVICE = 0;
+/** A write for the device model: its value is captured; a read is not possible. */
+const PORT_CAPTURE = 1;
+/** The device model's answer to a read: reads give the supplied value; a write is not possible. */
+const PORT_SUPPLY = 2;
+
 /** The device side of one emulated access, and the guest-memory side of MOVS. */
 class MmioPort implements MmioAccess {
   vm: AcrnVm | null = null;
   device: MmioDevice | null = null;
+  mode = PORT_DEVICE;
+  /** PORT_CAPTURE: the write (size, value); PORT_SUPPLY: the value. A read or write the mode cannot do sets `refused`. */
+  captured = false;
+  capturedSize = 0;
+  capturedHi = 0;
+  capturedLo = 0;
+  suppliedHi = 0;
+  suppliedLo = 0;
+  refused = false;
   gpa = 0;
   valueHi = 0;
   mmioIsDest = false;
@@ -73,9 +94,22 @@ class MmioPort implements MmioAccess {
     this.mmioIsDest = isWrite;
     this.guestStatus = 0;
     this.valueHi = 0;
+    this.mode = PORT_DEVICE;
+    this.captured = false;
+    this.refused = false;
   }
 
   read(size: number): number {
+    if (this.mode === PORT_SUPPLY) {
+      this.valueHi = size === 8 ? this.suppliedHi : 0;
+      const mask = size === 1 ? 0xff : size === 2 ? 0xffff : 0xffffffff;
+      return (this.suppliedLo & mask) >>> 0;
+    }
+    if (this.mode === PORT_CAPTURE) {
+      this.refused = true;
+      this.valueHi = 0;
+      return 0;
+    }
     const device = this.device;
     if (device !== null) {
       const lo = device.mmioRead(this.gpa, size);
@@ -88,6 +122,14 @@ class MmioPort implements MmioAccess {
   }
 
   write(size: number, hiHalf: number, loHalf: number): void {
+    if (this.mode !== PORT_DEVICE) {
+      if (this.mode === PORT_SUPPLY || this.captured) this.refused = true;
+      this.captured = true;
+      this.capturedSize = size;
+      this.capturedHi = size === 8 ? hiHalf >>> 0 : 0;
+      this.capturedLo = loHalf >>> 0;
+      return;
+    }
     const device = this.device;
     if (device !== null) device.mmioWrite(this.gpa, size, hiHalf >>> 0, loHalf >>> 0);
     else if (this.vm !== null) this.vm.io.unclaimedWrites++;
@@ -118,6 +160,8 @@ class MmioPort implements MmioAccess {
 /** Outcome counters (the shell's exit_stats can show them). */
 export class MmioStats {
   emulated = 0;
+  /** Requests sent to the device model. */
+  toDeviceModel = 0;
   unclaimed = 0;
   pageFaults = 0;
   stopped = 0;
@@ -126,7 +170,8 @@ export class MmioStats {
 /** Everything one MMIO exit needs, built once. */
 export class MmioEmulation {
   readonly paging = new PagingState();
-  readonly decoder = new InstrDecoder();
+  /** The decoder of the vCPU being served (Vcpu.ioreq.decoder: a device-model read is finished later with it). */
+  private decoder: InstrDecoder = new InstrDecoder();
   readonly emulator = new InstrEmulator();
   readonly regs = new VcpuRegisters();
   readonly port = new MmioPort();
@@ -150,6 +195,7 @@ export class MmioEmulation {
     }
     this.walker = vm.walker;
     this.mem = vm.guestMem;
+    this.decoder = vcpu.ioreq.decoder;
     const ps = this.paging;
     ps.load();
     const user = ps.cpl === 3 ? ACC_USER : 0;
@@ -171,7 +217,11 @@ export class MmioEmulation {
     const gpa = e.gpa;
     const slot = vm.io.findMmio(gpa, dec.memSize);
     if (slot < 0 && vm.loadOrder === LOAD_ORDER_POST) {
-      this.stop(vcpu, exit, 'MMIO access for the device model (the I/O request path is not built yet)', true);
+      if (!ioreqServed(vm) || vcpu.ioreq.state !== IOREQ_NONE) {
+        this.stop(vcpu, exit, 'MMIO access for the device model, but no device model serves this VM', true);
+        return;
+      }
+      this.forDeviceModel(vcpu, exit, gpa, e.write, ps, user);
       return;
     }
     const port = this.port;
@@ -193,6 +243,103 @@ export class MmioEmulation {
       this.raise(vcpu, exit, dec.segment === SEG_SS ? VECTOR_SS : VECTOR_GP, 0);
     } else if (rc === EMUL_ERR_GUEST_MEM) {
       this.guestMemoryFailed(vcpu, exit, port.guestStatus, 'the non-MMIO side of a string instruction is not in guest memory');
+    } else {
+      this.stop(vcpu, exit, 'cannot emulate the instruction that accessed MMIO', true);
+    }
+  }
+
+  /**
+   * Unclaimed MMIO of a post-launched VM: an MMIO request to its device
+   * model. A write is carried out now with the value captured (RIP moves on
+   * or, for a REP string store, stays); a read only records the access: the
+   * instruction, already in the vCPU's decoder, runs with the DM's value in
+   * completeRead. An instruction that would read and write such MMIO is
+   * not supported (the VM stops).
+   */
+  private forDeviceModel(vcpu: Vcpu, exit: ExitInfo, gpa: number, isWrite: boolean, ps: PagingState, user: number): void {
+    const dec = this.decoder;
+    const r = vcpu.ioreq;
+    r.type = IOREQ_TYPE_MMIO;
+    r.address = gpa;
+    r.size = dec.memSize;
+    r.valueHi = 0;
+    r.valueLo = 0;
+    if (isWrite) {
+      const port = this.port;
+      port.bind(vcpu.vm, gpa, null, true);
+      port.mode = PORT_CAPTURE;
+      port.ps = ps;
+      port.mem = this.mem;
+      port.user = user;
+      const regs = this.regs;
+      regs.bind(vcpu, exit);
+      const rc = this.emulator.emulate(regs, dec, port);
+      if (rc === EMUL_DONE || rc === EMUL_REPEAT) {
+        if (port.refused || !port.captured) {
+          this.stop(vcpu, exit, 'an instruction that reads and writes device-model MMIO is not supported', true);
+          return;
+        }
+        if (rc === EMUL_DONE) vcpu.advanceRip(exit.ripHi, exit.ripLo, dec.instLen);
+        r.dir = IOREQ_DIR_WRITE;
+        r.size = port.capturedSize;
+        r.valueHi = port.capturedHi;
+        r.valueLo = port.capturedLo;
+      } else {
+        this.emulationFailed(vcpu, exit, rc);
+        return;
+      }
+    } else {
+      r.dir = IOREQ_DIR_READ;
+    }
+    this.stats.toDeviceModel++;
+    ioreqSend(vcpu.vm, vcpu.id);
+  }
+
+  /**
+   * The device model finished `vcpu`'s MMIO read with hi:lo: carry out the
+   * instruction decoded at the exit (Vcpu.ioreq.decoder) with that value.
+   * @pre the vCPU's VMCS is current (its pCPU, before the next entry).
+   */
+  completeRead(vcpu: Vcpu, valueHi: number, valueLo: number): void {
+    const vm = vcpu.vm;
+    const dec = vcpu.ioreq.decoder;
+    this.decoder = dec;
+    this.walker = vm.walker;
+    this.mem = vm.guestMem;
+    const ps = this.paging;
+    ps.load();
+    const exit = COMPLETION_EXIT;
+    exit.loadGuestRip();
+    const port = this.port;
+    port.bind(vm, vcpu.ioreq.address, null, false);
+    port.mode = PORT_SUPPLY;
+    port.suppliedHi = valueHi >>> 0;
+    port.suppliedLo = valueLo >>> 0;
+    port.ps = ps;
+    port.mem = this.mem;
+    port.user = ps.cpl === 3 ? ACC_USER : 0;
+    const regs = this.regs;
+    regs.bind(vcpu, exit);
+    const rc = this.emulator.emulate(regs, dec, port);
+    if (port.refused) {
+      this.stop(vcpu, exit, 'an instruction that reads and writes device-model MMIO is not supported', false);
+      return;
+    }
+    if (rc === EMUL_DONE) {
+      this.stats.emulated++;
+      vcpu.advanceRip(exit.ripHi, exit.ripLo, dec.instLen);
+    } else if (rc === EMUL_REPEAT) {
+      this.stats.emulated++;
+    } else {
+      this.emulationFailed(vcpu, exit, rc);
+    }
+  }
+
+  private emulationFailed(vcpu: Vcpu, exit: ExitInfo, rc: number): void {
+    if (rc === EMUL_ERR_NONCANONICAL) {
+      this.raise(vcpu, exit, this.decoder.segment === SEG_SS ? VECTOR_SS : VECTOR_GP, 0);
+    } else if (rc === EMUL_ERR_GUEST_MEM) {
+      this.guestMemoryFailed(vcpu, exit, this.port.guestStatus, 'the non-MMIO side of a string instruction is not in guest memory');
     } else {
       this.stop(vcpu, exit, 'cannot emulate the instruction that accessed MMIO', true);
     }
@@ -286,6 +433,9 @@ export class MmioEmulation {
     log.end();
   }
 }
+
+/** The guest's RIP and RFLAGS when a device-model read is completed (no exit: read from the VMCS). */
+const COMPLETION_EXIT = new ExitInfo();
 
 /** The one instance (hypervisor TypeScript runs on one pCPU at a time). */
 export const MMIO_EMULATION = new MmioEmulation();

@@ -2,7 +2,7 @@
 // queue holds the runnable vCPUs; a halted or stopped vCPU leaves it and a
 // woken one joins at the tail. Time slices come from the VMX preemption timer
 // (vcpu-run.ts); each timer exit makes the running vCPU yield.
-import { VCPU_HALTED, VCPU_RUNNABLE, VCPU_STOPPED, type Vcpu } from './vcpu';
+import { VCPU_HALTED, VCPU_RUNNABLE, VCPU_STOPPED, VCPU_WAIT_IO, type Vcpu } from './vcpu';
 
 export const RUNQ_CAPACITY = 32;
 
@@ -92,6 +92,17 @@ export class Scheduler {
   halt(vcpu: Vcpu): void {
     this.remove(vcpu);
     vcpu.state = VCPU_HALTED;
+  }
+
+  /** Its I/O request went to the device model: off the queue, not woken by interrupts (ioreq.ts). */
+  waitForIo(vcpu: Vcpu): void {
+    this.remove(vcpu);
+    vcpu.state = VCPU_WAIT_IO;
+  }
+
+  /** The device model finished its request: runnable again, unless its VM was paused meanwhile (VCPU_STOPPED). */
+  ioDone(vcpu: Vcpu): void {
+    if (vcpu.state === VCPU_WAIT_IO) this.wake(vcpu);
   }
 
   stop(vcpu: Vcpu): void {

@@ -25,6 +25,7 @@ import { LOG_INFO, log } from '../log';
 import { setGuestInitState, setGuestSipiVector } from './guest-state';
 import type { MmioDevice } from './io-emul';
 import { requestNmi, wakeIfHalted } from './virq';
+import { IOREQ_NONE, ioreqRelease } from './ioreq';
 import { VCPU_HALTED, VCPU_INIT, VCPU_RUNNABLE, VCPU_STOPPED, type Vcpu } from './vcpu';
 import type { AcrnVm } from './vm';
 import { vlapicDeliverIpi } from './vlapic-dest';
@@ -67,6 +68,8 @@ export class VcpuLapicSink implements VlapicSink {
     v.vlapic.initReset();
     // Off the run queue until the SIPI; a running vCPU stops at its next exit.
     if (v.state === VCPU_RUNNABLE || v.state === VCPU_HALTED) v.sched.remove(v);
+    // An I/O request in flight is abandoned: the instruction never completes.
+    if (v.ioreq.state !== IOREQ_NONE) ioreqRelease(v.vm, v.id);
     v.state = VCPU_INIT;
     v.waitingForSipi = true;
   }

@@ -16,6 +16,8 @@ import { applyColdReset } from './vcpu-reset';
 import { POWER_NONE } from './vm';
 import { actOnPowerRequest } from './vm-power';
 import { hcApplyPendingRegs } from '../dm-hypercall/hc-vcpu-regs';
+import { IOREQ_FINISHED } from './ioreq';
+import { ioreqComplete } from './ioreq-complete';
 
 /** Something the loop polls between slices (the shell); true = stop the loop. */
 export interface LoopPoller {
@@ -150,6 +152,11 @@ export class PcpuLoop {
     if (!applyStartupSignals(v)) {
       stopVm(v, 'writing the guest state for a SIPI failed', null);
       return;
+    }
+    // The device model finished this vCPU's I/O request: its read's value goes in first.
+    if (v.ioreq.state === IOREQ_FINISHED) {
+      ioreqComplete(v);
+      if (v.state !== VCPU_RUNNABLE) return;
     }
     injectPending(v);
     this.armPreemption(newSlice);

@@ -9,6 +9,7 @@ import type { Scheduler } from './sched';
 import type { AcrnVm } from './vm';
 import { Vlapic } from './vlapic';
 import { VcpuLapicSink } from './vcpu-lapic';
+import { IoRequest } from './ioreq';
 
 /** Scheduling states. */
 export const VCPU_OFFLINE = 0; // no resources (VM not created)
@@ -16,11 +17,12 @@ export const VCPU_INIT = 1; // created, not yet started; or waiting for a SIPI a
 export const VCPU_RUNNABLE = 2; // on its pCPU's run queue
 export const VCPU_HALTED = 3; // HLT: off the run queue until it has an event
 export const VCPU_STOPPED = 4; // its VM was stopped (fatal guest state or paused)
+export const VCPU_WAIT_IO = 5; // an I/O request is with the device model (ioreq.ts): off the run queue until it is finished
 
 /** GPR index of RSP (instruction-encoding order). */
 const GPR_RSP = 4;
 
-export const VCPU_STATE_NAMES = ['offline', 'init', 'runnable', 'halted', 'stopped'];
+export const VCPU_STATE_NAMES = ['offline', 'init', 'runnable', 'halted', 'stopped', 'io-wait'];
 
 /** Interruptibility-state bits (SDM Vol. 3C 25.4.2 Table 25-3). */
 export const BLOCKING_BY_STI = 1;
@@ -68,6 +70,8 @@ export class Vcpu {
   /** The vCPU's local APIC (vlapic.ts) and what it calls back (vcpu-lapic.ts). */
   readonly lapicSink: VcpuLapicSink;
   readonly vlapic: Vlapic;
+  /** Its I/O request to the device model (ioreq.ts), and the MMIO instruction behind it. */
+  readonly ioreq = new IoRequest();
   /** INIT received: off the run queue until a SIPI (vcpu-lapic.ts). */
   pendingInit = false;
   /** resetVm asked for a cold reset; the pCPU that runs the vCPU applies it before the next entry (vcpu-reset.ts). */

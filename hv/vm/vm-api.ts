@@ -25,6 +25,7 @@ import {
   vmApiNextState,
 } from './vm-state';
 import { VCPU_INIT, VCPU_OFFLINE } from './vcpu';
+import { ioreqResetAll } from './ioreq';
 import { LAPIC_MMIO_GPA, LAPIC_MMIO_SIZE } from './vcpu-lapic';
 import {
   type AcrnVm, LOAD_ORDER_POST, POWER_NONE, LOAD_ORDER_PRE, LOAD_ORDER_SERVICE, MAX_VCPUS_PER_VM, VM_CREATED, VM_PAUSED,
@@ -85,6 +86,8 @@ function teardown(vm: AcrnVm): void {
   vm.vcpuCount = 0;
   vm.powerRequest = POWER_NONE;
   vm.imageLoader = null;
+  ioreqResetAll(vm);
+  vm.ioreqServiceVm = null;
   vm.ioreqBufferSet = false;
   vm.ioreqBufferGpa = 0;
   vm.ioreqBufferHpa = 0;
@@ -119,7 +122,8 @@ export function createVm(vm: AcrnVm, p: VmCreateParams): number {
     v.state = VCPU_INIT;
     v.waitingForSipi = i > 0;
   }
-  ok = ok && vm.devices.init(p.vuarts, p.loadOrder === LOAD_ORDER_PRE, p.loadOrder !== LOAD_ORDER_SERVICE);
+  ok = ok && vm.devices.init(p.vuarts, p.loadOrder === LOAD_ORDER_PRE, p.loadOrder !== LOAD_ORDER_SERVICE,
+    p.loadOrder === LOAD_ORDER_POST, p.severity === SEVERITY_RTVM);
   ok = ok && vm.io.registerMmio(LAPIC_MMIO_GPA, LAPIC_MMIO_SIZE, vm.lapicMmio);
   if (!ok) {
     teardown(vm);
@@ -178,6 +182,7 @@ export function resetVm(vm: AcrnVm): number {
     v.launched = false;
     v.coldResetPending = true;
   }
+  ioreqResetAll(vm);
   vm.devices.reset();
   vm.stopReason = '';
   vm.powerRequest = POWER_NONE;

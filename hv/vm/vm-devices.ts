@@ -163,10 +163,11 @@ export class VmDevices {
   /**
    * VM create: reset the devices and claim their ports and MMIO in the VM's
    * registry. `vuarts` (1-4) vuarts are given; `hostBridge` for pre-launched
-   * VMs; `ecam` for non-Service VMs. False when the registry refused a
-   * claim (a hypervisor bug: slots are fixed).
+   * VMs; `ecam` for non-Service VMs; `deviceModel` for post-launched VMs
+   * (`rtVm`: real-time). False when the registry refused a claim (a
+   * hypervisor bug: slots are fixed).
    */
-  init(vuarts: number, hostBridge: boolean, ecam: boolean): boolean {
+  init(vuarts: number, hostBridge: boolean, ecam: boolean, deviceModel = false, rtVm = false): boolean {
     const io = this.vm.io;
     this.vpic.reset();
     this.vioapic.reset();
@@ -186,9 +187,15 @@ export class VmDevices {
     this.vpci.init();
     ok = io.registerPioSlot(PIO_SLOT_PCI_CFGADDR, 0xcf8, 1, WIDTH_4, this.vpci.mech1.addrPort) && ok;
     ok = io.registerPioSlot(PIO_SLOT_PCI_CFGDATA, 0xcfc, 4, WIDTH_ANY, this.vpci.mech1.dataPort) && ok;
-    ok = io.registerPioSlot(PIO_SLOT_CF9, 0xcf9, 1, WIDTH_1, this.resetControl) && ok;
-    ok = io.registerPioSlot(PIO_SLOT_PM1A, PM1A_CNT_PORT, 2, WIDTH_ANY, this.pm1a) && ok;
-    ok = io.registerPioSlot(PIO_SLOT_KB, KBC_COMMAND_PORT, 1, WIDTH_ANY, this.kbc) && ok;
+    // A post-launched VM's reset ports and (unless real-time) PM1a_CNT are its
+    // device model's (ACRN register_reset_port_handler, init_guest_pm): they
+    // reach the DM as I/O requests, as do PCI functions its vPCI lacks.
+    this.vpci.mech1.forward = deviceModel;
+    if (!deviceModel) {
+      ok = io.registerPioSlot(PIO_SLOT_CF9, 0xcf9, 1, WIDTH_1, this.resetControl) && ok;
+      ok = io.registerPioSlot(PIO_SLOT_KB, KBC_COMMAND_PORT, 1, WIDTH_ANY, this.kbc) && ok;
+    }
+    if (!deviceModel || rtVm) ok = io.registerPioSlot(PIO_SLOT_PM1A, PM1A_CNT_PORT, 2, WIDTH_ANY, this.pm1a) && ok;
     if (ecam) ok = io.registerMmio(VIRT_PCI_MMCFG_BASE, ECAM_SIZE, this.vpci.ecam) && ok;
     return ok;
   }

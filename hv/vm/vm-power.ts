@@ -9,6 +9,10 @@
 //                                          VM's reset is the DM's; any other
 //                                          VM is paused and shut down
 //
+// A post-launched VM's reset ports and (unless it is real-time) PM1a_CNT are
+// not registered at all: they reach its device model as I/O requests
+// (ioreq.ts), and a triple fault goes to the DM as an S5 write to PM1a_CNT.
+//
 // The device handlers run inside a VM exit of the VM's own vCPU: they stop
 // its vCPUs and leave `vm.powerRequest`; the pCPU loop acts on it after the
 // exit is done (actOnPowerRequest), as ACRN's shutdown_vm_from_idle does on
@@ -20,6 +24,8 @@
 import { inb, outb, pause, rdtsc } from '../../arch/x86/intrinsics';
 import { LOG_ERROR, LOG_INFO, LOG_WARN, log } from '../log';
 import { isRtVm, pauseVm, powerOffRtVm, shutdownVm } from './vm-api';
+import { IOREQ_DIR_WRITE, IOREQ_NONE, ioreqSend, ioreqServed } from './ioreq';
+import { IOREQ_TYPE_PORTIO } from '../dm-hypercall/abi';
 import type { PioDevice } from './io-emul';
 import type { VmTable } from './vm-table';
 import type { Vcpu } from './vcpu';
@@ -122,10 +128,14 @@ export function actOnPowerRequest(vm: AcrnVm): void {
     power.powerOffs++;
   }
   if (vm.loadOrder === LOAD_ORDER_POST) {
-    // ACRN hands these to the device model (an I/O request); that path is not served yet.
+    // Its reset ports and PM1a_CNT are the DM's (I/O requests; a triple fault
+    // is sent as S5, tripleFaultReset): only a real-time VM's S5 and events
+    // of a VM without a DM get here.
     if (kind === POWER_OFF && isRtVm(vm)) powerOffRtVm(vm);
-    else pauseVm(vm);
-    logEvent(vm, 'left paused: its power events belong to the device model, which is not served yet');
+    else {
+      pauseVm(vm);
+      logEvent(vm, 'left paused: no device model serves its power events');
+    }
     return;
   }
   if (kind === POWER_OFF && isRtVm(vm) && vm.state !== VM_READY_TO_POWEROFF) powerOffRtVm(vm);
@@ -179,7 +189,19 @@ export class KbcResetPort implements PioDevice {
 export function tripleFaultReset(vcpu: Vcpu, ripHi: number, ripLo: number): void {
   const vm = vcpu.vm;
   if (vm.powerRequest !== POWER_NONE) return;
-  requestPower(vm, POWER_RESET, 'triple fault: the VM resets');
+  if (vm.loadOrder === LOAD_ORDER_POST && ioreqServed(vm) && vcpu.ioreq.state === IOREQ_NONE) {
+    // ACRN triple_fault_shutdown_vm: the device model emulates PM1a for
+    // post-launched VMs; it gets an S5 write to PM1a_CNT.
+    logEvent(vm, 'triple fault: S5 sent to its device model');
+    const r = vcpu.ioreq;
+    r.type = IOREQ_TYPE_PORTIO;
+    r.dir = IOREQ_DIR_WRITE;
+    r.address = PM1A_CNT_PORT;
+    r.size = 2;
+    r.valueLo = (SLP_TYP_S5 << SLP_TYP_SHIFT) | SLP_EN;
+    r.valueHi = 0;
+    ioreqSend(vm, vcpu.id);
+  } else requestPower(vm, POWER_RESET, 'triple fault: the VM resets');
   log.begin(LOG_INFO);
   log.str('  vcpu');
   log.dec(vcpu.id);

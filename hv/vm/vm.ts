@@ -91,11 +91,13 @@ export class AcrnVm {
    * The I/O request buffer the Service VM's DM registered for this VM
    * (HC_SET_IOREQ_BUFFER; ACRN vm->sw.io_shared_page): a 4 KiB page of 16
    * struct acrn_io_request slots, one per vCPU, at ioreqBufferGpa in the
-   * Service VM (host-physical ioreqBufferHpa). Serving it is issue 9's.
+   * Service VM (host-physical ioreqBufferHpa), and the Service VM that
+   * serves it (its BSP takes the upcall; ioreq.ts).
    */
   ioreqBufferSet = false;
   ioreqBufferGpa = 0;
   ioreqBufferHpa = 0;
+  ioreqServiceVm: AcrnVm | null = null;
   /** A guest power event (POWER_*) the VM's pCPU loop has yet to act on. */
   powerRequest = POWER_NONE;
   /** Built from a `guest=` test module (test-vms.ts), not from the scenario. */

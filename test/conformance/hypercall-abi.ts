@@ -10,7 +10,7 @@
 // them allocates.
 import { heapUsed } from '../../arch/x86/intrinsics';
 import * as A from '../../hv/dm-hypercall/abi';
-import { HC } from '../../hv/dm-hypercall/hc-state';
+import { UPCALL } from '../../hv/vm/ioreq';
 import { HC_FLAGS, HC_HANDLERS, HC_PERMISSION, HC_TABLE_SIZE, HC_TARGET } from '../../hv/dm-hypercall/hypercall';
 import type { Vcpu } from '../../hv/vm/vcpu';
 import type { AcrnVm } from '../../hv/vm/vm';
@@ -257,7 +257,7 @@ function indirectCalls(): void {
     log.dec(HC_HANDLERS[CALL_VECTORS[v]](NO_VCPU, NO_VM, CALL_VECTORS[v + 1], CALL_VECTORS[v + 2], 0, 0));
   }
   log.str(' vector ');
-  log.hex(HC.upcallVector);
+  log.hex(UPCALL.vector);
   check('handlers', 0, CALL_WANT);
 }
 

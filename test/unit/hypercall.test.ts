@@ -15,6 +15,7 @@ import * as F from '../../arch/x86/vmcs';
 import { ExitInfo } from '../../arch/x86/vmexit-info';
 import * as A from '../../hv/dm-hypercall/abi';
 import { HC, hcBindVmTable, hcConfigureSlot, PENDING_NONE, PENDING_REGS, PENDING_RESET } from '../../hv/dm-hypercall/hc-state';
+import { UPCALL } from '../../hv/vm/ioreq';
 import { hcApplyPendingRegs, hcPendingKind } from '../../hv/dm-hypercall/hc-vcpu-regs';
 import { HC_HANDLERS, HC_PERMISSION } from '../../hv/dm-hypercall/hypercall';
 import { Scheduler } from '../../hv/vm/sched';
@@ -248,7 +249,7 @@ describe('who may call: #UD for every VM but the Service VM, #GP(0) at CPL > 0',
   it('every slot of the dispatch table is filled; only the implemented ids are permitted', () => {
     const implemented = [A.HC_GET_API_VERSION, A.HC_SERVICE_VM_OFFLINE_CPU, A.HC_SET_CALLBACK_VECTOR, A.HC_CREATE_VM, A.HC_DESTROY_VM,
       A.HC_START_VM, A.HC_PAUSE_VM, A.HC_CREATE_VCPU, A.HC_RESET_VM, A.HC_SET_VCPU_REGS, A.HC_INJECT_MSI, A.HC_SET_IRQLINE,
-      A.HC_SET_IOREQ_BUFFER, A.HC_VM_GPA2HPA, A.HC_VM_SET_MEMORY_REGIONS, A.HC_GET_HW_INFO, A.HC_PM_GET_CPU_STATE].map((id) => id - A.HC_ID_BASE);
+      A.HC_SET_IOREQ_BUFFER, A.HC_NOTIFY_REQUEST_FINISH, A.HC_VM_GPA2HPA, A.HC_VM_SET_MEMORY_REGIONS, A.HC_GET_HW_INFO, A.HC_PM_GET_CPU_STATE].map((id) => id - A.HC_ID_BASE);
     expect(HC_HANDLERS.length).toBe(256);
     for (let n = 0; n < 256; n++) {
       expect(typeof HC_HANDLERS[n]).toBe('function');
@@ -262,13 +263,13 @@ describe('the Service VM: unknown ids and missing targets answer -ENOTTY', () =>
     const h = makeHc();
     const known = new Set([A.HC_GET_API_VERSION, A.HC_SERVICE_VM_OFFLINE_CPU, A.HC_SET_CALLBACK_VECTOR, A.HC_CREATE_VM, A.HC_DESTROY_VM,
       A.HC_START_VM, A.HC_PAUSE_VM, A.HC_CREATE_VCPU, A.HC_RESET_VM, A.HC_SET_VCPU_REGS, A.HC_INJECT_MSI, A.HC_SET_IRQLINE,
-      A.HC_SET_IOREQ_BUFFER, A.HC_VM_GPA2HPA, A.HC_VM_SET_MEMORY_REGIONS, A.HC_GET_HW_INFO, A.HC_PM_GET_CPU_STATE]);
+      A.HC_SET_IOREQ_BUFFER, A.HC_NOTIFY_REQUEST_FINISH, A.HC_VM_GPA2HPA, A.HC_VM_SET_MEMORY_REGIONS, A.HC_GET_HW_INFO, A.HC_PM_GET_CPU_STATE]);
     for (const [id, idHi] of ALL_IDS) {
       if (idHi === 0 && known.has(id)) continue;
       expect(call(h, id, 1, OUT_GPA, idHi), `id ${idHi.toString(16)}:${id.toString(16)}`).toBe(-A.ENOTTY);
     }
     // the ids ACRN has that are not implemented yet
-    for (const id of [A.HC_NOTIFY_REQUEST_FINISH, A.HC_VM_INTR_MONITOR, A.HC_VM_WRITE_PROTECT_PAGE, A.HC_ASSIGN_PCIDEV, A.HC_ADD_VDEV]) {
+    for (const id of [A.HC_VM_INTR_MONITOR, A.HC_VM_WRITE_PROTECT_PAGE, A.HC_ASSIGN_PCIDEV, A.HC_ADD_VDEV]) {
       expect(call(h, id, 1, 0)).toBe(-A.ENOTTY);
     }
     expect(h.env.vms.vms.filter((v) => v.state !== VM_POWERED_OFF).length).toBe(1);
@@ -282,7 +283,7 @@ describe('the Service VM: unknown ids and missing targets answer -ENOTTY', () =>
   });
 
   const PER_VM = [A.HC_DESTROY_VM, A.HC_START_VM, A.HC_PAUSE_VM, A.HC_CREATE_VCPU, A.HC_RESET_VM, A.HC_SET_VCPU_REGS, A.HC_INJECT_MSI,
-    A.HC_SET_IRQLINE, A.HC_SET_IOREQ_BUFFER, A.HC_VM_GPA2HPA];
+    A.HC_SET_IRQLINE, A.HC_SET_IOREQ_BUFFER, A.HC_NOTIFY_REQUEST_FINISH, A.HC_VM_GPA2HPA];
 
   it('a relative id past the table, the Service VM itself (0), or a pre-launched VM: -ENOTTY, nothing changes', () => {
     const h = makeHc();
@@ -756,13 +757,13 @@ describe('GET_API_VERSION, GET_HW_INFO, SET_CALLBACK_VECTOR, SERVICE_VM_OFFLINE_
 
   it('SET_CALLBACK_VECTOR takes 0x20..0xFF, else -EINVAL and the vector stays', () => {
     const h = makeHc();
-    expect(HC.upcallVector).toBe(0xf3);
+    expect(UPCALL.vector).toBe(0xf3);
     expect(call(h, A.HC_SET_CALLBACK_VECTOR, 0x20)).toBe(0);
     expect(call(h, A.HC_SET_CALLBACK_VECTOR, 0xff)).toBe(0);
-    expect(HC.upcallVector).toBe(0xff);
+    expect(UPCALL.vector).toBe(0xff);
     for (const v of [0, 0x1f, 0x100, 0xffffffff]) expect(call(h, A.HC_SET_CALLBACK_VECTOR, v)).toBe(-A.EINVAL);
     expect(call(h, A.HC_SET_CALLBACK_VECTOR, 0x30, 0, 0, 1)).toBe(-A.EINVAL);
-    expect(HC.upcallVector).toBe(0xff);
+    expect(UPCALL.vector).toBe(0xff);
   });
 
   it('SERVICE_VM_OFFLINE_CPU: the BSP and (unsupported) an AP are refused with -1, an unknown LAPIC id is 0', () => {

@@ -130,14 +130,14 @@ describe('unmapped MMIO (nobody claims the address)', () => {
     expect(f.dev.reads).toBe(0);
   });
 
-  it('a post-launched VM\'s unclaimed access stops it: the I/O request path is not built', () => {
+  it('a post-launched VM\'s unclaimed access without a device model (no I/O request buffer) stops it', () => {
     const f = fixture();
     f.vm.loadOrder = LOAD_ORDER_POST;
     setReg(f, RBX, UNCLAIMED);
     code(f, [0x8b, 0x03]);
     ept(f, READ, UNCLAIMED);
     expect(f.vm.state).toBe(VM_PAUSED);
-    expect(f.m.output()).toContain('stopped: MMIO access for the device model (the I/O request path is not built yet)');
+    expect(f.m.output()).toContain('stopped: MMIO access for the device model, but no device model serves this VM');
   });
 });
 

@@ -74,12 +74,13 @@ describe('S5 through the virtual PM1a_CNT (0x404)', () => {
     expect(env.m.output()).toContain('every VM is powered off: powering the system off');
   });
 
-  it('a post-launched VM is left paused for the device model; a real-time one reaches READY_TO_POWEROFF', () => {
+  it('a post-launched VM\'s PM1a_CNT and reset ports are its device model\'s; a real-time one has PM1a_CNT and reaches READY_TO_POWEROFF', () => {
     const { env } = hybrid();
     const post = running(env, 'post', LOAD_ORDER_POST, SEVERITY_STANDARD_VM);
+    expect([post.io.findPio(0x404), post.io.findPio(0xcf9), post.io.findPio(0x64)]).toEqual([-1, -1, -1]);
     post.io.pioWrite(0x404, 2, S5);
-    actOnPowerRequest(post);
-    expect(post.state).toBe(VM_PAUSED);
+    expect(post.powerRequest).toBe(POWER_NONE);
+    expect(post.state).toBe(VM_RUNNING);
     const rt = running(env, 'rt', LOAD_ORDER_POST, SEVERITY_RTVM);
     rt.io.pioWrite(0x404, 2, S5);
     actOnPowerRequest(rt);

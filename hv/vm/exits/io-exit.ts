@@ -8,6 +8,10 @@
 // guest's page tables (guest-walk.ts) and the VM's EPT (guest-copy.ts): a
 // paging fault is the guest's #PF (CR2, error code), a non-canonical address
 // its #GP(0), memory the VM does not have stops the VM.
+//
+// A post-launched VM with a device model (ioreq.ts ioreqServed) sends the
+// ports no hypervisor device claims, and configuration accesses to PCI
+// functions its vPCI does not have, to the DM as I/O requests.
 import { hi, poke64, vmread } from '../../../arch/x86/intrinsics';
 import { CTX_CR2 } from '../../../arch/x86/vcpu-ctx';
 import {
@@ -20,6 +24,8 @@ import { ACC_USER, ACC_WRITE, PagingState, WALK_FAULT, WALK_NONCANONICAL, WALK_O
 import { queueException, VECTOR_GP, VECTOR_PF } from '../virq';
 import type { Vcpu } from '../vcpu';
 import { stopVm } from '../vm-stop';
+import { IOREQ_DIR_READ, IOREQ_DIR_WRITE, ioreqSend, ioreqServed } from '../ioreq';
+import { IOREQ_TYPE_PCICFG, IOREQ_TYPE_PORTIO } from '../../dm-hypercall/abi';
 
 const RAX = 0;
 const RCX = 1;
@@ -44,13 +50,82 @@ function sizeMask(size: number): number {
 
 export function ioExit(vcpu: Vcpu, exit: ExitInfo): void {
   const io = exit.io;
+  const vm = vcpu.vm;
+  if (ioreqServed(vm) && vm.io.findPio(io.port) < 0) {
+    portForDeviceModel(vcpu, exit);
+    return;
+  }
   if (!io.isString) {
-    if (io.isIn) vcpu.setGprSized(RAX, io.size, vcpu.vm.io.pioRead(io.port, io.size));
-    else vcpu.vm.io.pioWrite(io.port, io.size, vcpu.gprLo(RAX) & sizeMask(io.size));
+    const cfg = vm.devices.vpci.mech1;
+    if (io.isIn) {
+      const value = vm.io.pioRead(io.port, io.size);
+      if (cfg.forwarded) {
+        pciForDeviceModel(vcpu, exit);
+        return;
+      }
+      vcpu.setGprSized(RAX, io.size, value);
+    } else {
+      vm.io.pioWrite(io.port, io.size, vcpu.gprLo(RAX) & sizeMask(io.size));
+      if (cfg.forwarded) {
+        pciForDeviceModel(vcpu, exit);
+        return;
+      }
+    }
     vcpu.advanceRip(exit.ripHi, exit.ripLo, exit.instLen);
     return;
   }
   stringIo(vcpu, exit);
+}
+
+/**
+ * A port nobody in the hypervisor claims, of a VM a device model serves: an
+ * I/O request (ioreq.ts). The read's value reaches RAX when the DM has
+ * finished (ioreqComplete); RIP moves past the IN/OUT now. INS/OUTS to such a
+ * port are not emulated: the VM stops with a message.
+ */
+function portForDeviceModel(vcpu: Vcpu, exit: ExitInfo): void {
+  const io = exit.io;
+  if (io.isString) {
+    stopVm(vcpu, 'INS/OUTS to a port of the device model is not supported', exit);
+    return;
+  }
+  const r = vcpu.ioreq;
+  r.type = IOREQ_TYPE_PORTIO;
+  r.dir = io.isIn ? IOREQ_DIR_READ : IOREQ_DIR_WRITE;
+  r.address = io.port;
+  r.size = io.size;
+  r.valueLo = io.isIn ? 0 : vcpu.gprLo(RAX) & sizeMask(io.size);
+  r.valueHi = 0;
+  sendOrStop(vcpu, exit);
+}
+
+/** A CFC-CFF access to a function the vPCI does not have, of a VM a device model serves (cfg-mech1.ts): a PCICFG request. */
+function pciForDeviceModel(vcpu: Vcpu, exit: ExitInfo): void {
+  const io = exit.io;
+  const cfg = vcpu.vm.devices.vpci.mech1;
+  cfg.forwarded = false;
+  if (!ioreqServed(vcpu.vm)) {
+    // No DM (yet): an absent function, as for other VMs.
+    if (io.isIn) vcpu.setGprSized(RAX, io.size, sizeMask(io.size));
+    vcpu.advanceRip(exit.ripHi, exit.ripLo, exit.instLen);
+    return;
+  }
+  const r = vcpu.ioreq;
+  r.type = IOREQ_TYPE_PCICFG;
+  r.dir = io.isIn ? IOREQ_DIR_READ : IOREQ_DIR_WRITE;
+  r.address = cfg.fwdOffset;
+  r.size = io.size;
+  r.bus = (cfg.fwdBdf >>> 8) & 0xff;
+  r.dev = (cfg.fwdBdf >>> 3) & 0x1f;
+  r.func = cfg.fwdBdf & 7;
+  r.valueLo = io.isIn ? 0 : cfg.fwdValue;
+  r.valueHi = 0;
+  sendOrStop(vcpu, exit);
+}
+
+function sendOrStop(vcpu: Vcpu, exit: ExitInfo): void {
+  vcpu.advanceRip(exit.ripHi, exit.ripLo, exit.instLen);
+  if (!ioreqSend(vcpu.vm, vcpu.id)) stopVm(vcpu, 'the I/O request could not go to the device model (one already in flight: a hypervisor bug)', exit);
 }
 
 /** Address-size mask of a pointer register (its low 16/32/64 bits), as halves. */

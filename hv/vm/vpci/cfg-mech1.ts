@@ -38,6 +38,8 @@ export const CF8_WRITABLE = 0x80fffffc;
 
 /** Who answers configuration accesses (the vPCI): bdf = bus << 8 | dev << 3 | fn. */
 export interface PciCfgTarget {
+  /** The function exists (a vdev answers it). */
+  hasFunction(bdf: number): boolean;
   cfgRead(bdf: number, offset: number, size: number): number;
   cfgWrite(bdf: number, offset: number, size: number, value: number): void;
 }
@@ -56,6 +58,16 @@ export class PciCfgMech1 {
   readonly target: PciCfgTarget;
   /** The latched CONFIG_ADDRESS. */
   latch = 0;
+  /**
+   * Post-launched VMs: an access to a function the target does not have is
+   * the device model's. It is recorded here (forwarded, fwd*) instead of
+   * answered; the I/O exit turns it into a PCICFG request (io-exit.ts).
+   */
+  forward = false;
+  forwarded = false;
+  fwdBdf = 0;
+  fwdOffset = 0;
+  fwdValue = 0;
   /** Register this for port 0xCF8, count 1, WIDTH_4. */
   readonly addrPort: PciCfgAddrPort;
   /** Register this for ports 0xCFC-0xCFF, WIDTH_ANY. */
@@ -69,6 +81,17 @@ export class PciCfgMech1 {
 
   reset(): void {
     this.latch = 0;
+    this.forwarded = false;
+  }
+
+  /** Record an access for the device model; true when it is one (see `forward`). */
+  private forwardAbsent(bdf: number, offset: number, value: number): boolean {
+    if (!this.forward || this.target.hasFunction(bdf)) return false;
+    this.forwarded = true;
+    this.fwdBdf = bdf;
+    this.fwdOffset = offset;
+    this.fwdValue = value >>> 0;
+    return true;
   }
 
   readAddr(port: number, size: number): number {
@@ -93,14 +116,18 @@ export class PciCfgMech1 {
     const addr = this.latch;
     const offset = this.takeOffset(port, size);
     if (offset < 0) return pciOnes(size);
-    return (this.target.cfgRead((addr >>> 8) & 0xffff, offset, size) & pciOnes(size)) >>> 0;
+    const bdf = (addr >>> 8) & 0xffff;
+    if (this.forwardAbsent(bdf, offset, 0)) return 0;
+    return (this.target.cfgRead(bdf, offset, size) & pciOnes(size)) >>> 0;
   }
 
   writeData(port: number, size: number, value: number): void {
     const addr = this.latch;
     const offset = this.takeOffset(port, size);
     if (offset < 0) return;
-    this.target.cfgWrite((addr >>> 8) & 0xffff, offset, size, (value & pciOnes(size)) >>> 0);
+    const bdf = (addr >>> 8) & 0xffff;
+    if (this.forwardAbsent(bdf, offset, (value & pciOnes(size)) >>> 0)) return;
+    this.target.cfgWrite(bdf, offset, size, (value & pciOnes(size)) >>> 0);
   }
 }
 

@@ -104,6 +104,10 @@ export class Vpci implements PciCfgTarget {
     this.mech1.reset();
   }
 
+  hasFunction(bdf: number): boolean {
+    return this.find(bdf) >= 0;
+  }
+
   cfgRead(bdf: number, offset: number, size: number): number {
     if (!pciValidAccess(offset, size)) return pciOnes(size);
     const slot = this.find(bdf);
