@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { ExitInfo } from '../../arch/x86/vmexit-info';
 import { VCPU_STOPPED } from '../../hv/vm/vcpu';
 import {
-  type AcrnVm, LOAD_ORDER_POST, LOAD_ORDER_PRE, LOAD_ORDER_SERVICE, POWER_NONE, POWER_OFF, POWER_RESET, VM_PAUSED,
+  type AcrnVm, LOAD_ORDER_POST, LOAD_ORDER_PRE, LOAD_ORDER_SERVICE, POWER_NONE, POWER_OFF, POWER_RESET,
   VM_POWERED_OFF, VM_READY_TO_POWEROFF, VM_RUNNING,
 } from '../../hv/vm/vm';
 import {
