@@ -22,6 +22,13 @@
 ; the User VM's flag in the shared memory ("dm: user VM ran ..."), or prints
 ; "dm: FAIL ..." on a timeout. The last line is "dm: lifecycle done".
 ;
+; Its device model (dm.inc) serves the User VM's I/O requests on the upcall
+; vector: `d` runs the User VM's device test, `w` lets the User VM reset and
+; power itself off (the DM pauses, clears the requests, resets or destroys),
+; `x` pauses, resets and destroys it in the middle of a burst of requests,
+; `a` reads one acrnctl-like command line (list, start, stop, pause,
+; continue, reset).
+;
 ; `e` remaps a page under the running User VM (its probe entry, F000:0300)
 ; and waits until the User VM sees the new page ("dm: the running User VM
 ; sees the remapped page").
@@ -32,15 +39,16 @@
 ;
 ; `n` times 1,000 GET_API_VERSION round trips ("bench hypercall <TSC per
 ; call>"); `b` does that, then times 3 quiet User VM lifecycles ("bench
-; lifecycle <TSC per cycle>", "bench done"): make bench's figures.
+; lifecycle <TSC per cycle>") and a DM-served port read ("bench dm read
+; <TSC>"), then "bench done": make bench's figures.
 ;
 ; `f` (20,000 calls) and `F` (100,000, for make bench) fuzz the hypercall
 ; interface: xorshift64 from a fixed seed picks the id (ACRN's ids, the
 ; 0x800000xx range, random 32- and 64-bit values) and each parameter (0,
 ; small VM ids, aligned and unaligned pointers into a 1 MiB scratch area it
 ; keeps filled with random bytes, pointers ending at or crossing the top of
-; its RAM, hypervisor and MMIO addresses, random 64-bit values). Interrupts
-; stay off; an IDT whose every gate returns absorbs injected NMIs. It ends
+; its RAM, hypervisor and MMIO addresses, random 64-bit values). Its IDT
+; (install_idt) absorbs NMIs and acknowledges stray vectors. It ends
 ; with "fuzz: <n> hypercalls, <z> returned 0, <e> refused".
 ;
 ; Build: nasm -f bin -i guests/ -o service.bin service.asm
@@ -111,6 +119,7 @@ entry64:                            ; load + 0x200, RSI = the zero page
         mov     rbx, rsi
         mov     [zero_page], rsi
         call    stash_user_image
+        call    dm_setup
         lea     rsi, [msg_hello]
         call    com_puts
         lea     rax, [pm_start]
@@ -356,6 +365,7 @@ uvm_create:
         mov     r8d, HC_SET_IOREQ_BUFFER
         lea     rdx, [n_ioreq]
         call    hcall
+        call    dm_attach                       ; the DM serves its requests from now on
         ; VM_SET_MEMORY_REGIONS: [0, 1 MiB) and the reset alias
         lea     rdi, [r12 + S_SET_REGIONS]
         mov     ecx, 24 + 0x100 + 64
@@ -398,6 +408,7 @@ reset_vm:
         lea     rdx, [n_reset]
         jmp     hcall
 destroy_vm:
+        mov     byte [dm_live], 0               ; the request page is no longer this VM's
         mov     rdi, r14
         mov     r8d, HC_DESTROY_VM
         lea     rdx, [n_destroy]
@@ -497,6 +508,7 @@ bench_all:
         call    com_puts
         call    com_dec
         call    com_newline
+        call    dm_bench
         lea     rsi, [msg_bench_done]
         call    com_puts
         DM_LEAVE
@@ -759,8 +771,10 @@ ram_top:
         pop     rcx
         ret
 
-; an IDT: NMI (2) and vectors 32-255 return at once (an NMI a fuzzed INJECT_MSI
-; might send), exceptions 0-31 print "fuzz: FAIL exception <n>" and stop
+; an IDT: the upcall vector goes to the device model (dm.inc dm_upcall), the
+; other vectors 32-255 are acknowledged (EOI) and return, NMI (2) returns at
+; once (an NMI a fuzzed INJECT_MSI might send), exceptions 0-31 print
+; "fuzz: FAIL exception <n>" and stop
 install_idt:
         push    rax
         push    rcx
@@ -772,6 +786,10 @@ install_idt:
 .gate:  lea     rax, [absorb]
         cmp     ecx, 2
         je      .set
+        lea     rax, [dm_upcall]
+        cmp     ecx, UPCALL_VECTOR
+        je      .set
+        lea     rax, [irq_eoi]
         cmp     ecx, 32
         jae     .set
         lea     rax, [exception_stubs]
@@ -801,6 +819,12 @@ install_idt:
         pop     rax
         ret
 absorb: iretq
+irq_eoi:
+        push    rax
+        mov     eax, LAPIC_EOI_ADDR
+        mov     dword [rax], 0
+        pop     rax
+        iretq
 
 EXC_STUB_SIZE   equ 16
 align EXC_STUB_SIZE, db 0xCC
@@ -881,6 +905,8 @@ align 8
 zero_page       dq 0
 run             db 0
 quiet           db 0                            ; 1: hcall and wait_flag print only failures (bench)
+
+%include "dm.inc"
 
 %define HAVE_LIFECYCLE
 %include "scenario-guest.inc"

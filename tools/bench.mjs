@@ -142,6 +142,9 @@ figure('Bochs: MMIO exit (MOV load from the test device)', `${perExit(ts, 'mmio-
   const cycle = /bench lifecycle (\d+)/.exec(full.serial)?.[1];
   figure('Bochs: User VM lifecycle', cycle ? `${cycle} TSC` : 'not reported',
     'create, ioreq, regions, start, pause, reset, start, pause, destroy (both starts wait until the User VM runs)');
+  const dmRead = Number(/bench dm read (\d+)/.exec(full.serial)?.[1] ?? NaN);
+  figure('Bochs: DM-served port read (issue 9)', Number.isFinite(dmRead) ? `${dmRead} TSC` : 'not reported',
+    `User VM IN -> I/O request -> upcall -> DM -> NOTIFY_REQUEST_FINISH -> resume; = ${(dmRead / nullTs).toFixed(1)}x the null hypercall`);
   figure('TypeScript heap growth over the hypercall bench', `${heapGrowth(full.serial)} B`);
   const fuzz = await serviceVm('', 'F', /fuzz: \d+ hypercalls[^\n]*\n|FAIL/, 1800);
   const f = /fuzz: (\d+) hypercalls, (\d+) returned 0, (\d+) refused/.exec(fuzz.serial);

@@ -143,7 +143,10 @@ export function ioreqSend(vm: AcrnVm, vcpuId: number): boolean {
   r.sent++;
   v.sched.waitForIo(v);
   UPCALL.raised++;
-  if (!svc.vcpus[0].vlapic.acceptIrq(UPCALL.vector, false)) UPCALL.notTaken++;
+  const bsp = svc.vcpus[0];
+  if (!bsp.vlapic.acceptIrq(UPCALL.vector, false)) UPCALL.notTaken++;
+  // A BSP running on another pCPU sees its new IRR bit at its next exit: make one now.
+  bsp.sched.kick();
   return true;
 }
 

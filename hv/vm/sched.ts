@@ -94,15 +94,27 @@ export class Scheduler {
     vcpu.state = VCPU_HALTED;
   }
 
+  /** Make this pCPU leave guest mode soon (an IPI) when it is another one: a vCPU running there has a new interrupt. */
+  kick(): void {
+    if (this.waker !== null) this.waker.wakeRemote(this.pcpu);
+  }
+
   /** Its I/O request went to the device model: off the queue, not woken by interrupts (ioreq.ts). */
   waitForIo(vcpu: Vcpu): void {
     this.remove(vcpu);
     vcpu.state = VCPU_WAIT_IO;
   }
 
-  /** The device model finished its request: runnable again, unless its VM was paused meanwhile (VCPU_STOPPED). */
+  /**
+   * The device model finished its request: runnable again, unless its VM was
+   * paused meanwhile (VCPU_STOPPED). The pCPU reschedules at its next turn
+   * (ACRN wake_thread's reschedule request), so that a DM sharing the pCPU
+   * does not keep it for the rest of its slice while the vCPU waits.
+   */
   ioDone(vcpu: Vcpu): void {
-    if (vcpu.state === VCPU_WAIT_IO) this.wake(vcpu);
+    if (vcpu.state !== VCPU_WAIT_IO) return;
+    this.wake(vcpu);
+    this.yieldRequested = true;
   }
 
   stop(vcpu: Vcpu): void {

@@ -272,6 +272,81 @@ const cases = [
     expect(vmLines(r.serial, 'post1').filter((l) => /^user VM: (hello|resumed)/.test(l)).length === 6, 'the User VM printed at each of its six starts', r);
     expect(r.status === 'pass', 'poweroff ends Bochs with a pass status', r);
   }],
+  ['the User VM\'s devices served by the Service VM\'s device model; its own reset and S5 handled by the DM; pause, reset and destroy in a burst of requests (issues 9, 7)', async () => {
+    const iso = isoWithOptions('scenario-dm', '', [
+      [compileScenario('service-dm-1cpu'), 'scenario'], ['guests/service.bin', 'Linux_bzImage'], ['guests/user.bin', 'uservm'],
+    ]);
+    const r = await bochs('dm-requests', iso, 1, [
+      { expect: /\[service\] command line: [^\n]*\n/, send: 'vm_console 0\r', timeoutS: 300 },
+      { expect: /entering the console of vm0/, send: 'd', timeoutS: 60 },
+      { expect: /dm: served [^\n]*\n|dm: FAIL[^\n]*\n/, send: 'w', timeoutS: 300 },
+      { expect: /dm: the User VM powered itself off[^\n]*\n|dm: FAIL[^\n]*\n/, send: 'x', timeoutS: 300 },
+      { expect: /dm: burst: [^\n]*\n|dm: FAIL[^\n]*\n/, send: '\u0000', timeoutS: 400 },
+      { expect: /back in the hypervisor shell[\s\S]*ACRN:\\>/, send: 'vm_list\r', timeoutS: 60 },
+      { expect: /VM_ID[\s\S]*ACRN:\\>/, send: 'poweroff\r', timeoutS: 60 },
+    ]);
+    expectNoPanic(r);
+    const user = vmLines(r.serial, 'post1');
+    const dm = vmLines(r.serial, 'service').filter((l) => l.startsWith('dm: '));
+    expect(!dm.some((l) => /FAIL/.test(l)) && !user.some((l) => /FAIL/.test(l)), `no failure reported (${[...dm, ...user].filter((l) => /FAIL/.test(l)).join('; ')})`, r);
+    // d: PCI enumeration through the DM, config write/read, 64 ordered writes, 64 sequence reads, the echo port at each size, MMIO
+    expect(user.includes('user VM: pci 00:3.0 id ace08086') && user.filter((l) => l.startsWith('user VM: pci ')).length === 1,
+      `the User VM enumerated bus 0 and found the DM's one function, 00:03.0 8086:ACE0 (${user.filter((l) => l.startsWith('user VM: pci')).join(' | ')})`, r);
+    expect(user.includes('user VM: device model devices ok'), 'every value the User VM read came from the DM (config register, sequence, echo at 1/2/4 bytes, MMIO dword and word)', r);
+    expect(dm.includes('dm: served 171 requests: 64 writes in order, 0 repeated, 0 lost, 64 sequence reads, 34 pci, 3 mmio, 0 other, completions refused 0'),
+      `the DM served every request, the writes in order (${dm.find((l) => l.startsWith('dm: served'))})`, r);
+    // w: 0xCF9 and S5 are the DM's: pause, clear, reset, start; pause, clear, destroy
+    const at = (line) => user.indexOf(line);
+    expect(at('user VM: resetting through 0xCF9') >= 0 && at('user VM: hello, run 1') > at('user VM: resetting through 0xCF9')
+      && at('user VM: powering off (S5)') > at('user VM: hello, run 1') && !user.some((l) => /still running/.test(l)),
+      `the User VM reset itself, ran again from its reset vector, then powered itself off, never running on after either (${user.join(' | ')})`, r);
+    expect(dm.includes('dm: the User VM reset itself (0xCF9): paused, requests cleared, reset, started')
+      && dm.includes('dm: the User VM powered itself off (S5): paused, requests cleared, destroyed'), 'the DM got both power events as I/O requests and acted as ACRN\'s DM does', r);
+    // x: a burst of writes; pause (requests cleared) -> reset; reset with one in flight; destroy with one in flight
+    const burst = /dm: burst: (\d+) writes in order, (\d+) repeated, (\d+) lost; in flight at pause, reset, destroy: (\d+) (\d+) (\d+); slots left busy: (\d+)/.exec(dm.join('\n'));
+    expect(burst !== null && Number(burst[1]) >= 900 && Number(burst[3]) === 0 && Number(burst[7]) === 0,
+      `the burst lost nothing and left no slot busy (${burst?.[0]})`, r);
+    expect(burst !== null && burst[4] === '1' && burst[5] === '1' && burst[6] === '1' && burst[2] === '1',
+      'a request was in flight at each of pause, reset and destroy; the one served after the pause came again after the reset (at-least-once)', r);
+    const rows = listing(r.serial, 0);
+    expect(rows.service?.state === 'running' && rows.post1 === undefined, 'afterwards the Service VM runs and the User VM is gone', r);
+    expect(r.status === 'pass', 'poweroff ends Bochs with a pass status', r);
+  }],
+  ['acrnctl on the Service VM\'s console: list, start, pause, continue, reset, stop a User VM on the other pCPU, each state in vm_list (issue 9)', async () => {
+    const iso = isoWithOptions('scenario-dm-2cpu', '', [
+      [compileScenario('service-dm-2cpu'), 'scenario'], ['guests/service.bin', 'Linux_bzImage'], ['guests/user.bin', 'uservm'],
+    ]);
+    const ctl = (word, answer) => [
+      { expect: /entering the console of vm0|back in the hypervisor shell[\s\S]*ACRN:\\>|VM_ID[\s\S]*ACRN:\\>/, send: 'vm_console 0\r', timeoutS: 120 },
+      { expect: /entering the console of vm0/, send: 'a', timeoutS: 60 },
+      { expect: /acrnctl> /, send: `${word}\r`, timeoutS: 60 },
+      { expect: answer, send: '\u0000', timeoutS: 300 },
+      { expect: /back in the hypervisor shell[\s\S]*ACRN:\\>/, send: 'vm_list\r', timeoutS: 60 },
+    ];
+    const r = await bochs('acrnctl', iso, 2, [
+      { expect: /\[service\] command line: [^\n]*\n/, send: 'vm_list\r', timeoutS: 300 },
+      ...ctl('list', /acrnctl: post1 stopped/),
+      ...ctl('start', /user VM: device model devices ok|FAIL/),
+      ...ctl('pause', /acrnctl: post1 paused/),
+      ...ctl('continue', /user VM: resumed, run 1/),
+      ...ctl('reset', /user VM: hello, run 1/),
+      ...ctl('stop', /acrnctl: post1 stopped/),
+      ...ctl('bogus', /acrnctl: unknown command/),
+      { expect: /VM_ID[\s\S]*ACRN:\\>/, send: 'poweroff\r', timeoutS: 60 },
+    ]);
+    expectNoPanic(r);
+    const states = [1, 2, 3, 4, 5, 6].map((i) => listing(r.serial, i).post1?.state ?? 'gone');
+    expect(JSON.stringify(states) === JSON.stringify(['gone', 'running', 'paused', 'running', 'running', 'gone']),
+      `vm_list after list, start, pause, continue, reset, stop: ${states.join(', ')}`, r);
+    const user = vmLines(r.serial, 'post1');
+    expect(user.includes('user VM: device model devices ok') && user.includes('user VM: pci 00:3.0 id ace08086'),
+      'started on pCPU 1, the User VM drove the DM\'s devices (upcalls across pCPUs)', r);
+    const said = vmLines(r.serial, 'service').filter((l) => l.startsWith('acrnctl: '));
+    expect(JSON.stringify(said.slice(0, 7)) === JSON.stringify(['acrnctl: post1 stopped', 'acrnctl: post1 started', 'acrnctl: post1 paused',
+      'acrnctl: post1 continued', 'acrnctl: post1 reset', 'acrnctl: post1 stopped', 'acrnctl: unknown command; commands: list start stop pause continue reset']),
+      `acrnctl answered each command (${said.join(' | ')})`, r);
+    expect(r.status === 'pass', 'poweroff ends Bochs with a pass status', r);
+  }],
 ];
 
 const ok = await runCases('scenario', cases, 3);

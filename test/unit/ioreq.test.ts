@@ -95,8 +95,9 @@ describe('port I/O requests', () => {
     expect(irrHas(u.h.vcpu, A.HSM_DEFAULT_VECTOR)).toBe(true);
     // the DM serves it: PROCESSING, value, COMPLETE, NOTIFY
     setSlot(u, A.IO_REQUEST_PROCESSED, A.IOREQ_STATE_PROCESSING);
+    u.v.sched.yieldRequested = false;
     expect(finish(u, 0xbeef)).toBe(0);
-    expect(u.v.state).toBe(VCPU_RUNNABLE);
+    expect([u.v.state, u.v.sched.yieldRequested]).toEqual([VCPU_RUNNABLE, true]); // its pCPU reschedules (ACRN wake_thread)
     complete(u);
     expect([regHi(u.h, RAX, u.v), regLo(u.h, RAX, u.v) >>> 0]).toEqual([0, 0x1122beef]); // a word IN keeps the rest of RAX
     expect([u.v.ioreq.state, slot(u, A.IO_REQUEST_PROCESSED)]).toEqual([IOREQ_NONE, A.IOREQ_STATE_FREE]);
