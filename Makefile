@@ -76,7 +76,7 @@ $(B)/guests/%.bin: guests/%.asm $(wildcard guests/*.inc)
 	@mkdir -p $(B)/guests
 	nasm -f bin -i guests/ $< -o $@
 
-# The default scenario's VMs (tools/run.mjs): KERNEL=<bzImage> for the Service VM, SCENARIO=<image.bin>.
+# The default scenario's VMs (tools/run.mjs): KERNEL=<bzImage> [INITRD=<initrd>] for the Service VM, SCENARIO=<image.bin>.
 run: $(B)/hv.iso guests
 	node tools/run.mjs
 

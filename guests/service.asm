@@ -158,6 +158,10 @@ entry64:                            ; load + 0x200, RSI = the zero page
         mov     esi, [rbx + ZP_CMD_LINE_PTR]
         call    com_puts
         call    com_newline
+        lea     rdi, [w_demo]                   ; `dm_demo` on the command line: the acrnctl demo
+        call    cmdline_has
+        jne     command_loop
+        call    dm_demo
         jmp     command_loop
 
 ; ---- the device model's side of a User VM's lifecycle (command `l`) ----

@@ -22,5 +22,5 @@ export const defaultBoard: Board = {
     // the Wasm window and the page pool carved right after it (README).
     { base: 1 * MiB, size: 67 * MiB, what: 'hypervisor image, Wasm window and page pool' },
   ],
-  modules: ['Linux_bzImage', 'prelaunched', 'scenario'],
+  modules: ['Linux_bzImage', 'prelaunched', 'uservm', 'scenario'],
 };

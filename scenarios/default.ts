@@ -10,7 +10,9 @@
 //                    module tagged `prelaunched`; console on COM1, COM2
 //                    connected to the Service VM's COM2; the emulated host bridge
 //   vm1 service      SERVICE_VM, pCPU 0, the host memory map minus the hypervisor
-//                    and the pre-launched VM; Linux (bzImage) in `Linux_bzImage`
+//                    and the pre-launched VM; Linux (bzImage) in `Linux_bzImage`,
+//                    its ramdisk in `uservm` (the test Service VM's: the User VM
+//                    image it launches, guests/user.asm)
 //   vm2 post1        POST_LAUNCHED_VM slot, 1 vCPU on pCPU 0, 64 MiB
 //   vm3 post2        POST_LAUNCHED_VM slot, 2 vCPUs on pCPUs 0 and 1, 128 MiB
 //
@@ -48,7 +50,9 @@ const scenario: Scenario = {
       kernel: {
         type: 'bzImage',
         module: 'Linux_bzImage',
-        bootargs: 'console=ttyS0,115200 earlyprintk=serial,ttyS0,115200 loglevel=7 panic=1',
+        ramdisk: 'uservm',
+        // dm_demo: the test Service VM shows its acrnctl commands at boot (Linux ignores it)
+        bootargs: 'console=ttyS0,115200 earlyprintk=serial,ttyS0,115200 loglevel=7 panic=1 dm_demo',
       },
       vuarts: [
         { index: 0, type: 'console', base: 0x3f8, irq: 4 },

@@ -5,9 +5,11 @@
 //
 // The ISO carries the GRUB modules the built-in scenario names (scenarios/
 // default.ts): `prelaunched` (guests/prelaunched.asm) and `Linux_bzImage`,
-// by default guests/service.asm, a minimal bzImage standing in for Linux;
-// KERNEL=<bzImage> (make run KERNEL=...) boots that kernel as the Service VM
-// instead, SCENARIO=<image.bin> (tools/scenario.mjs -o) overrides the scenario.
+// by default guests/service.asm, a minimal bzImage standing in for Linux,
+// and `uservm`, its ramdisk: the User VM image its device model launches
+// (guests/user.asm); KERNEL=<bzImage> [INITRD=<initrd>] (make run KERNEL=...)
+// boots that kernel as the Service VM instead, SCENARIO=<image.bin>
+// (tools/scenario.mjs -o) overrides the scenario.
 import fs from 'node:fs';
 import path from 'node:path';
 import { bochsAvailable, kvmNestedVmxAvailable, runEmulator } from '../test/qemu/harness.mjs';
@@ -25,6 +27,8 @@ const modules = [];
 if (process.env.SCENARIO) modules.push([stage(process.env.SCENARIO, 'scenario.bin'), 'scenario']);
 modules.push(['guests/prelaunched.bin', 'prelaunched']);
 modules.push([process.env.KERNEL ? stage(process.env.KERNEL, 'bzImage') : 'guests/service.bin', 'Linux_bzImage']);
+// The Service VM's ramdisk: the test Service VM's User VM image, or INITRD= for a real kernel.
+modules.push([process.env.INITRD ? stage(process.env.INITRD, 'initrd') : 'guests/user.bin', 'uservm']);
 const iso = process.argv[2] || isoWithOptions('run', '', modules);
 const CTRL_RIGHT_BRACKET = 0x1d;
 const kvm = kvmNestedVmxAvailable();

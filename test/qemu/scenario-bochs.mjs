@@ -8,7 +8,9 @@
 //    resets (the image is loaded again: a second greeting), restarts and shuts
 //    down the pre-launched VM; then the Service VM powers itself off (S5
 //    through PM1a_CNT, typed into it with vm_console) and, every VM being off,
-//    the system powers off.
+//    the system powers off. Before that, the boot demo (`dm_demo` on the
+//    Service VM's command line): its device model starts post1, which drives
+//    the DM's devices, then pauses, continues, resets and stops it.
 //  - resets: the pre-launched VM resets through the keyboard controller and is
 //    shut down, not relaunched; the Service VM, now the highest-severity VM,
 //    triple-faults and the host resets through its reset control register
@@ -35,6 +37,14 @@
 //    as #UD); the hypervisor stays up with
 //    its TypeScript heap where it was, every VM in a legal state, and the
 //    User VM lifecycle still runs clean afterwards.
+//  - dm-requests (issues 9, 7): the User VM's accesses the hypervisor does
+//    not emulate go to the Service VM's device model as I/O requests: PCI
+//    enumeration and a config register, ordered writes and sequence reads,
+//    an echo port at each size, MMIO; its own 0xCF9 reset and S5 are the
+//    DM's; pause, reset and destroy in the middle of a burst of requests lose
+//    nothing and leave no slot busy.
+//  - acrnctl (issue 9): the Service VM's acrnctl-like commands, typed on its
+//    console, drive a User VM on the other pCPU; vm_list after each.
 // corei7_skylake_x only (the VMX tier covers the second model).
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -44,8 +54,8 @@ import { isoWithOptions } from './iso-variant.mjs';
 import { expect, ROOT, runCases } from './cases.mjs';
 
 const MODEL = 'corei7_skylake_x';
-const DEFAULT_MODULES = [['guests/prelaunched.bin', 'prelaunched'], ['guests/service.bin', 'Linux_bzImage']];
-const BOOTARGS = 'console=ttyS0,115200 earlyprintk=serial,ttyS0,115200 loglevel=7 panic=1';
+const DEFAULT_MODULES = [['guests/prelaunched.bin', 'prelaunched'], ['guests/service.bin', 'Linux_bzImage'], ['guests/user.bin', 'uservm']];
+const BOOTARGS = 'console=ttyS0,115200 earlyprintk=serial,ttyS0,115200 loglevel=7 panic=1 dm_demo';
 
 /** Compile a scenario under test/qemu/scenarios/ to build/scenarios/<name>.bin (a path under build/). */
 function compileScenario(name) {
@@ -108,7 +118,7 @@ const cases = [
   ['default scenario: launch, shell lifecycle of the pre-launched VM, the Service VM powers off, the system powers off', async () => {
     const iso = isoWithOptions('scenario-default', '', DEFAULT_MODULES);
     const r = await bochs('default', iso, 2, [
-      { expect: /\[service\] command line: [^\n]*\n/, send: 'vm_list\r', timeoutS: 300 },
+      { expect: /acrnctl demo: done[^\n]*\n/, send: 'vm_list\r', timeoutS: 400 },
       { expect: /VM_ID[\s\S]*ACRN:\\>/, send: 'vm_pause 0\r', timeoutS: 60 },
       { expect: /running -> paused[\s\S]*ACRN:\\>/, send: 'vm_list\r', timeoutS: 60 },
       { expect: /VM_ID[\s\S]*ACRN:\\>/, send: 'vm_reset 0\r', timeoutS: 60 },
@@ -128,6 +138,15 @@ const cases = [
       `vm_list shows the pre-launched VM running, paused, created, running, then gone (${states.join(', ')})`, r);
     expect(listing(r.serial, 0).service?.state === 'running' && listing(r.serial, 0).service?.order === 'Service VM', 'vm_list shows the Service VM running', r);
     expect(listing(r.serial, 0).prelaunched?.order === 'pre-launched', 'vm_list shows the load orders', r);
+    // the boot demo (`dm_demo`): the Service VM's DM starts, pauses, continues, resets and stops post1
+    const demo = [...r.serial.matchAll(/vm2 \(post1\): (.+)/g)].map((m) => m[1].trim());
+    const wantDemo = ['powered off -> created', 'created -> running', 'running -> paused', 'paused -> created', 'created -> running',
+      'running -> paused', 'paused -> created', 'created -> running', 'running -> paused', 'paused -> powered off'];
+    expect(JSON.stringify(demo) === JSON.stringify(wantDemo), `the boot demo took post1 through start, pause, continue, reset, stop (${demo.join(', ')})`, r);
+    const user = vmLines(r.serial, 'post1');
+    expect(user.includes('user VM: device model devices ok') && user.includes('user VM: resumed, run 1') && user.includes('user VM: hello, run 1'),
+      `post1 drove the DM's devices, ran from the resume registers, then from its reset vector (${user.join(' | ')})`, r);
+    expect(listing(r.serial, 0).post1 === undefined, 'after the demo post1 is gone from vm_list', r);
     expect(vmLines(r.serial, 'prelaunched').filter((l) => l.startsWith('prelaunched guest: hello')).length === 2, 'after reset and start the image was loaded again and runs from its entry', r);
     expect(/vm0 \(prelaunched\): paused -> powered off/.test(r.serial), 'vm_shutdown powers the pre-launched VM off', r);
     expect(/\[service\] powering off \(S5\)\r?\nvm1 \(service\): S5 through PM1a_CNT: powering off\r?\nvm1 \(service\): running -> paused\r?\nvm1 \(service\): paused -> powered off/.test(r.serial),
@@ -139,7 +158,7 @@ const cases = [
   ['default scenario: a pre-launched VM\'s reset shuts it down; the highest-severity VM\'s triple fault resets the host', async () => {
     const iso = isoWithOptions('scenario-default', '', DEFAULT_MODULES);
     const r = await bochs('resets', iso, 2, [
-      { expect: /\[service\] command line: [^\n]*\n/, send: 'vm_console 0\r', timeoutS: 300 },
+      { expect: /acrnctl demo: done[^\n]*\n/, send: 'vm_console 0\r', timeoutS: 400 },
       { expect: /entering the console of vm0/, send: 'k', timeoutS: 60 },
       { expect: /vm0 \(prelaunched\): paused -> powered off[\s\S]*back in the hypervisor shell[\s\S]*ACRN:\\>/, send: 'vm_console 1\r', timeoutS: 60 },
       { expect: /entering the console of vm1/, send: 't', timeoutS: 60 },
@@ -293,7 +312,7 @@ const cases = [
     expect(user.includes('user VM: pci 00:3.0 id ace08086') && user.filter((l) => l.startsWith('user VM: pci ')).length === 1,
       `the User VM enumerated bus 0 and found the DM's one function, 00:03.0 8086:ACE0 (${user.filter((l) => l.startsWith('user VM: pci')).join(' | ')})`, r);
     expect(user.includes('user VM: device model devices ok'), 'every value the User VM read came from the DM (config register, sequence, echo at 1/2/4 bytes, MMIO dword and word)', r);
-    expect(dm.includes('dm: served 171 requests: 64 writes in order, 0 repeated, 0 lost, 64 sequence reads, 34 pci, 3 mmio, 0 other, completions refused 0'),
+    expect(dm.includes('dm: served 171 requests: 64 in order, 0 repeated, 0 lost, 64 seq reads, 34 pci, 3 mmio, 0 other, refused 0'),
       `the DM served every request, the writes in order (${dm.find((l) => l.startsWith('dm: served'))})`, r);
     // w: 0xCF9 and S5 are the DM's: pause, clear, reset, start; pause, clear, destroy
     const at = (line) => user.indexOf(line);
@@ -303,11 +322,12 @@ const cases = [
     expect(dm.includes('dm: the User VM reset itself (0xCF9): paused, requests cleared, reset, started')
       && dm.includes('dm: the User VM powered itself off (S5): paused, requests cleared, destroyed'), 'the DM got both power events as I/O requests and acted as ACRN\'s DM does', r);
     // x: a burst of writes; pause (requests cleared) -> reset; reset with one in flight; destroy with one in flight
-    const burst = /dm: burst: (\d+) writes in order, (\d+) repeated, (\d+) lost; in flight at pause, reset, destroy: (\d+) (\d+) (\d+); slots left busy: (\d+)/.exec(dm.join('\n'));
+    const burst = /dm: burst: (\d+) in order, (\d+) repeated, (\d+) lost; in flight at pause, reset, destroy: (\d+) (\d+) (\d+); slots left busy: (\d+)\ndm: bad completions refused: (\d+) of 5/.exec(dm.join('\n'));
     expect(burst !== null && Number(burst[1]) >= 900 && Number(burst[3]) === 0 && Number(burst[7]) === 0,
       `the burst lost nothing and left no slot busy (${burst?.[0]})`, r);
     expect(burst !== null && burst[4] === '1' && burst[5] === '1' && burst[6] === '1' && burst[2] === '1',
       'a request was in flight at each of pause, reset and destroy; the one served after the pause came again after the reset (at-least-once)', r);
+    expect(burst !== null && burst[8] === '5', 'bad DM input (a slot not COMPLETE, vCPUs the VM lacks, garbage in the slot) was refused every time, the hypervisor unhurt', r);
     const rows = listing(r.serial, 0);
     expect(rows.service?.state === 'running' && rows.post1 === undefined, 'afterwards the Service VM runs and the User VM is gone', r);
     expect(r.status === 'pass', 'poweroff ends Bochs with a pass status', r);

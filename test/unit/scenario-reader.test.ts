@@ -605,7 +605,7 @@ describe('scenario reader: GRUB modules and the boot fallback', () => {
       'error: scenario: bad magic',
       'error: scenario: the GRUB module is refused; using the built-in default',
       'scenario: built-in default',
-      'scenario hybrid: 4 VMs, 664 bytes, board with 2 pCPUs',
+      'scenario hybrid: 4 VMs, 680 bytes, board with 2 pCPUs',
     ]);
   });
 

@@ -397,7 +397,7 @@ describe('tools/scenario.mjs', () => {
     const r = runTool(['scenarios/default.ts', '-o', out]);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
-    expect(r.stdout).toMatch(/^scenario hybrid: 4 VMs \(prelaunched, service, post1, post2\), 664 bytes -> /);
+    expect(r.stdout).toMatch(/^scenario hybrid: 4 VMs \(prelaunched, service, post1, post2\), 680 bytes -> /);
     expect(new Uint8Array(fs.readFileSync(out))).toEqual(compileScenario(base()).image);
   });
 
@@ -422,7 +422,8 @@ describe('tools/scenario.mjs', () => {
       `${input}: VM "prelaunched" (vm 0): memory[1]: GPA [0x0-0xfff] overlaps memory[0] [0x0-0xffffff]`,
       `${input}: VM "post2" (vm 3): name: duplicate VM name, also vm 2's`,
       `${input}: VM "service" (vm 1): kernel.module: no module "Linux_bzImage" in the module list (prelaunched)`,
-      `${input}: 3 errors, nothing written`,
+      `${input}: VM "service" (vm 1): kernel.ramdisk: no module "uservm" in the module list (prelaunched)`,
+      `${input}: 4 errors, nothing written`,
     ]);
   });
 
