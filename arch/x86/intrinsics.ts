@@ -272,6 +272,12 @@ export const SMP_FLUSHES = 7;
 /** The ACPI MCFG's first ECAM window (base, size; 0 without an MCFG): not SMP, but __smp_info has the slot. */
 export const SMP_MMCFG_BASE = 9;
 export const SMP_MMCFG_SIZE = 10;
+/** The ACPI MADT's I/O APICs (index = MADT order): how many, address, GSI base, ID, redirection entries (read from the chip). */
+export const SMP_IOAPIC_COUNT = 11;
+export const SMP_IOAPIC_ADDR = 12;
+export const SMP_IOAPIC_GSI_BASE = 13;
+export const SMP_IOAPIC_ID = 14;
+export const SMP_IOAPIC_PINS = 15;
 // __smp_op operations (one import for six, the last two not about SMP: Wasm import fields are scarce,
 // tools/PORFFOR.md B15); each has its own wrapper below.
 const SMP_OP_START = 0;

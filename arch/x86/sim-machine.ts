@@ -387,6 +387,11 @@ export class SimMachine implements HwBackend {
       case 4: return this.tscKhzValue;
       case 9: return this.mmcfgBase;
       case 10: return this.mmcfgSize;
+      case 11: return this.ioapics.length;
+      case 12: return index < this.ioapics.length ? this.ioapics[index].addr : 0;
+      case 13: return index < this.ioapics.length ? this.ioapics[index].gsiBase : 0;
+      case 14: return index < this.ioapics.length ? this.ioapics[index].id : 0;
+      case 15: return index < this.ioapics.length ? this.ioapics[index].pins : 0;
       default: return 0;
     }
   }
@@ -404,6 +409,8 @@ export class SimMachine implements HwBackend {
     this.kicks.push(cpu);
     return 1;
   }
+  /** The I/O APICs of the MADT (smpInfo SMP_IOAPIC_*): one 24-pin chip at 0xFEC00000 by default. */
+  ioapics: Array<{ id: number; addr: number; gsiBase: number; pins: number }> = [{ id: 0, addr: 0xfec00000, gsiBase: 0, pins: 24 }];
   /** The MCFG ECAM window smpInfo(SMP_MMCFG_BASE / _SIZE) reports (0: no MCFG). */
   mmcfgBase = 0;
   mmcfgSize = 0;

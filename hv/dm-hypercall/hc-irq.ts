@@ -34,7 +34,7 @@ export function hcSetIrqline(_c: Vcpu, vm: AcrnVm, _p1Hi: number, _p1Lo: number,
   if (!hcInterruptible(vm)) return HC_FAIL;
   const gsi = p2Lo;
   const op = p2Hi;
-  if (gsi >= vm.devices.vioapic.pins) return HC_FAIL;
+  if (gsi >= vm.devices.gsiCount()) return HC_FAIL;
   const router = vm.devices.router;
   if (op === GSI_SET_HIGH) router.drive(gsi, true);
   else if (op === GSI_SET_LOW) router.drive(gsi, false);

@@ -45,7 +45,7 @@ export class VcpuLapicSink implements VlapicSink {
 
   eoiLevel(vector: number): void {
     this.levelEois++;
-    this.vcpu.vm.devices.vioapic.eoi(vector);
+    this.vcpu.vm.devices.vioapicEoi(vector);
   }
 
   nmi(): void {

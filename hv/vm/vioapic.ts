@@ -90,8 +90,12 @@ function vioapicU32(value: number): number {
 
 export class Vioapic implements MmioDevice {
   /** Redirection entries (1 to VIOAPIC_MAX_PINS). */
-  readonly pins: number;
-  readonly base: number;
+  pins: number;
+  /** Guest-physical address of IOREGSEL; the first GSI of pin 0 (the Service VM's vIOAPICs mirror the MADT's). */
+  base: number;
+  gsiBase = 0;
+  /** The ID register's value after a reset (the physical chip's for the Service VM, as ACRN). */
+  resetId = 0;
   readonly sink: VioapicSink;
   /** Redirection entries, bits 31:0 and 63:32 (read them; write through writeReg). */
   readonly redirLo = new Uint32Array(VIOAPIC_MAX_PINS);
@@ -118,13 +122,23 @@ export class Vioapic implements MmioDevice {
     this.reset();
   }
 
-  /** Every entry masked with the other bits 0, ID 0, IOREGSEL 0. Pin levels are wires and are kept. */
+  /** Shape it (VM create, before any use): `pins` clamped as in the constructor, then a reset. */
+  configure(pins: number, base: number, gsiBase: number, id: number): void {
+    this.pins = pins >= 1 && pins <= VIOAPIC_MAX_PINS ? Math.floor(pins) : pins > VIOAPIC_MAX_PINS ? VIOAPIC_MAX_PINS : 1;
+    this.base = base;
+    this.gsiBase = gsiBase;
+    this.resetId = id & 0x0f;
+    this.lines.fill(0);
+    this.reset();
+  }
+
+  /** Every entry masked with the other bits 0, the ID its reset value, IOREGSEL 0. Pin levels are wires and are kept. */
   reset(): void {
     for (let pin = 0; pin < VIOAPIC_MAX_PINS; pin++) {
       this.redirLo[pin] = RTE_MASKED;
       this.redirHi[pin] = 0;
     }
-    this.id = 0;
+    this.id = this.resetId;
     this.regSelect = 0;
     this.mmioValueHi = 0;
   }

@@ -7,6 +7,9 @@
 //            passes it straight on, SDM Vol. 3A 11.4.3)
 //   vIOAPIC  0xFEC00000 (48 pins), delivery through the VM's vLAPICs; the
 //            vLAPICs' EOI of a level-triggered vector comes back as eoi()
+//            to every vIOAPIC. The Service VM has one per physical I/O APIC
+//            instead (ACRN vioapic_init): the MADT's address, ID and GSI
+//            base, the chip's number of pins
 //   vUART    COM1-COM4 at 0x3F8/0x2F8/0x3E8/0x2E8 on GSI 4/3/6/7; vuart 0 is
 //            the VM's console on the physical COM1 (lines prefixed with the
 //            VM's name), others may be connected to another VM's vuart
@@ -14,9 +17,10 @@
 //            non-Service VMs; the 8086:5AF0 host bridge at 00:00.0 for
 //            pre-launched VMs
 //
-// Interrupt routing (ACRN's vgsi): GSI n drives vIOAPIC pin n and, for
-// n < 16, vPIC pin n, except that GSI 2 is PIC pin 0 (the PIT's IRQ 0 on the
-// IOAPIC's pin 2) and GSI 0 reaches no PIC pin (pin 2 is the cascade).
+// Interrupt routing (ACRN's vgsi): GSI n drives pin n - base of the vIOAPIC
+// whose GSI range holds it and, for n < 16, vPIC pin n, except that GSI 2 is
+// PIC pin 0 (the PIT's IRQ 0 on the IOAPIC's pin 2) and GSI 0 reaches no PIC
+// pin (pin 2 is the cascade).
 //
 // Everything is built with the VM slot at init; init() registers and resets,
 // reset() returns the devices to power-on state, deinit() disconnects and
@@ -37,6 +41,8 @@ import { type AcrnVm, POWER_RESET } from './vm';
 import { KBC_COMMAND_PORT, KbcResetPort, PM1A_CNT_PORT, Pm1aControl, requestPower } from './vm-power';
 
 export const VUARTS_PER_VM = 4;
+/** vIOAPICs a VM can have (the Service VM: one per physical I/O APIC; = ACPI_MAX_IOAPICS in acpi.h). */
+export const MAX_VIOAPICS = 8;
 /** PIC pin of GSI 0-15 (-1: none). */
 const GSI_TO_PIC_PIN = [-1, 1, 0, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15];
 
@@ -50,7 +56,8 @@ export class GsiRouter {
   /** Drive GSI `gsi` to `level` (level-triggered sources, and edges as a rise then a fall). */
   drive(gsi: number, level: boolean): void {
     const d = this.devices;
-    if (gsi >= 0 && gsi < d.vioapic.pins) d.vioapic.setIrq(gsi, level);
+    const at = d.vioapicOf(gsi);
+    if (at >= 0) d.vioapics[at].setIrq(gsi - d.vioapics[at].gsiBase, level);
     if (gsi >= 0 && gsi < 16) {
       const pin = GSI_TO_PIC_PIN[gsi];
       if (pin >= 0) d.vpic.setIrq(pin, level);
@@ -135,6 +142,9 @@ export class VmDevices {
   readonly vm: AcrnVm;
   readonly router: GsiRouter;
   readonly vpic: Vpic;
+  /** vIOAPICs 0 .. vioapicCount - 1 are in use; `vioapic` is the first (the only one outside the Service VM). */
+  readonly vioapics: Vioapic[] = [];
+  vioapicCount = 1;
   readonly vioapic: Vioapic;
   readonly vuarts: Vuart[] = [];
   readonly vpci: Vpci;
@@ -150,7 +160,9 @@ export class VmDevices {
     this.vm = vm;
     this.router = new GsiRouter(this);
     this.vpic = new Vpic(new PicOutput(vm));
-    this.vioapic = new Vioapic(VIOAPIC_PINS_DEFAULT, VIOAPIC_BASE, new IoapicOutput(vm));
+    const ioapicOut = new IoapicOutput(vm);
+    for (let i = 0; i < MAX_VIOAPICS; i++) this.vioapics.push(new Vioapic(VIOAPIC_PINS_DEFAULT, VIOAPIC_BASE, ioapicOut));
+    this.vioapic = this.vioapics[0];
     for (let i = 0; i < VUARTS_PER_VM; i++) this.vuarts.push(new Vuart(COM_BASES[i], new VuartIrq(this.router, COM_IRQS[i]), true));
     this.vpci = new Vpci(VIRT_PCI_MMCFG_BASE);
     this.hostBridge = new VHostBridge(0xe0000001, 0);
@@ -170,11 +182,10 @@ export class VmDevices {
   init(vuarts: number, hostBridge: boolean, ecam: boolean, deviceModel = false, rtVm = false): boolean {
     const io = this.vm.io;
     this.vpic.reset();
-    this.vioapic.reset();
-    let ok = io.registerPioSlot(PIO_SLOT_PIC_PRIMARY, 0x20, 2, WIDTH_ANY, this.vpic);
+    let ok = this.initVioapics(!ecam);
+    ok = io.registerPioSlot(PIO_SLOT_PIC_PRIMARY, 0x20, 2, WIDTH_ANY, this.vpic) && ok;
     ok = io.registerPioSlot(PIO_SLOT_PIC_SECONDARY, 0xa0, 2, WIDTH_ANY, this.vpic) && ok;
     ok = io.registerPioSlot(PIO_SLOT_PIC_ELCR, 0x4d0, 2, WIDTH_ANY, this.vpic) && ok;
-    ok = io.registerMmio(VIOAPIC_BASE, VIOAPIC_SIZE, this.vioapic) && ok;
     const n = vuarts < 0 ? 0 : vuarts > VUARTS_PER_VM ? VUARTS_PER_VM : vuarts;
     for (let i = 0; i < n; i++) {
       const u = this.vuarts[i];
@@ -200,10 +211,56 @@ export class VmDevices {
     return ok;
   }
 
+  /**
+   * The vIOAPICs, registered as MMIO: for the Service VM (`serviceVm`) one per
+   * I/O APIC of the MADT (address, ID, GSI base, and the chip's pins), as
+   * ACRN's vioapic_init; for the others, or a machine whose MADT lists none,
+   * one of 48 pins at 0xFEC00000 from GSI 0.
+   */
+  private initVioapics(serviceVm: boolean): boolean {
+    const hw = this.vm.platform.ioapics;
+    if (serviceVm) hw.read();
+    let n = serviceVm ? hw.count : 0;
+    if (n === 0) {
+      n = 1;
+      this.vioapics[0].configure(VIOAPIC_PINS_DEFAULT, VIOAPIC_BASE, 0, 0);
+    } else {
+      for (let i = 0; i < n; i++) this.vioapics[i].configure(hw.pins[i], hw.addr[i], hw.gsiBase[i], hw.id[i]);
+    }
+    this.vioapicCount = n;
+    let ok = true;
+    for (let i = 0; i < n; i++) ok = this.vm.io.registerMmio(this.vioapics[i].base, VIOAPIC_SIZE, this.vioapics[i]) && ok;
+    return ok;
+  }
+
+  /** The vIOAPIC whose GSI range holds `gsi`, or -1 (ACRN get_gsi_to_ioapic_index). */
+  vioapicOf(gsi: number): number {
+    for (let i = 0; i < this.vioapicCount; i++) {
+      const v = this.vioapics[i];
+      if (gsi >= v.gsiBase && gsi < v.gsiBase + v.pins) return i;
+    }
+    return -1;
+  }
+
+  /** One past the highest GSI a vIOAPIC has (ACRN get_vm_gsicount). */
+  gsiCount(): number {
+    let top = 0;
+    for (let i = 0; i < this.vioapicCount; i++) {
+      const end = this.vioapics[i].gsiBase + this.vioapics[i].pins;
+      if (end > top) top = end;
+    }
+    return top;
+  }
+
+  /** A vLAPIC's EOI of a level-triggered vector, broadcast to every vIOAPIC (ACRN vioapic_broadcast_eoi). */
+  vioapicEoi(vector: number): void {
+    for (let i = 0; i < this.vioapicCount; i++) this.vioapics[i].eoi(vector);
+  }
+
   /** VM reset: power-on state for every device; registrations and vuart links stay. */
   reset(): void {
     this.vpic.reset();
-    this.vioapic.reset();
+    for (let i = 0; i < this.vioapicCount; i++) this.vioapics[i].reset();
     for (let i = 0; i < this.vuartCount; i++) this.vuarts[i].reset();
     this.vpci.reset();
     this.resetControl.value = 0;

@@ -14,7 +14,7 @@
 //      host RAM WB, minus what it must not reach (ACRN-ABI.md: the
 //      hypervisor image, boot information and modules, the Wasm window,
 //      page pool and stacks, RAM backing other VMs, the AP trampoline, MMCFG
-//      (the ACPI MCFG's ECAM window), the LAPIC and IOAPIC pages, which the
+//      (the ACPI MCFG's ECAM window), the LAPIC page and each I/O APIC's, which the
 //      vLAPIC and vIOAPIC emulate); e820 =
 //      the host map with those ranges reserved (e820BuildServiceVm); its
 //      I/O bitmap passes through every port it does not emulate
@@ -50,7 +50,6 @@ import { KERNEL_BZIMAGE, LOAD_OK } from './loader-plan';
 import { LoadRequest, loaderSetEntryState, SwLoader } from './sw-loader';
 import type { Vcpu } from './vcpu';
 import { LAPIC_MMIO_GPA } from './vcpu-lapic';
-import { VIOAPIC_BASE } from './vioapic';
 import { type AcrnVm, MAX_VCPUS_PER_VM, VM_POWERED_OFF, type VmImageLoader } from './vm';
 import type { Scheduler } from './sched';
 import { createVm, pauseVm, shutdownVm, startVm, VmCreateParams } from './vm-api';
@@ -247,8 +246,11 @@ export class VmLauncher implements VmImageLoader {
     removed.clear();
     if (rc === E820_OK) rc = e820AddHypervisorRanges(removed, SERVICE_VM_REMOVED_KINDS);
     if (rc !== E820_OK) return e820ErrorMessage(rc);
-    if (!removed.append(LAPIC_MMIO_GPA, PAGE, E820_RESERVED) || !removed.append(VIOAPIC_BASE, PAGE, E820_RESERVED)) {
-      return 'too many ranges to take out of its memory';
+    if (!removed.append(LAPIC_MMIO_GPA, PAGE, E820_RESERVED)) return 'too many ranges to take out of its memory';
+    // Its vIOAPICs' pages: one per physical I/O APIC (vm-devices.ts, created with the VM).
+    const d = vm.devices;
+    for (let i = 0; i < d.vioapicCount; i++) {
+      if (!removed.append(d.vioapics[i].base, PAGE, E820_RESERVED)) return 'too many ranges to take out of its memory';
     }
     // Pre-launched VMs' RAM at fixed host addresses (carved RAM is RESV_GUEST_RAM, above).
     const scn = this.scenario;

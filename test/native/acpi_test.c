@@ -44,11 +44,12 @@ static void x2apic(uint32_t id, uint32_t flags) {
   mem[e] = 9; mem[e + 1] = 16; mem[e + 2] = 0; mem[e + 3] = 0; w32(e + 4, id); w32(e + 8, flags); w32(e + 12, id);
   madt_len += 16;
 }
-static void ioapic(void) {
+static void ioapic_at(uint8_t id, uint32_t addr, uint32_t gsi_base) {
   uint32_t e = MADT + madt_len;
-  mem[e] = 1; mem[e + 1] = 12; w32(e + 4, 0xFEC00000); w32(e + 8, 0);
+  mem[e] = 1; mem[e + 1] = 12; mem[e + 2] = id; w32(e + 4, addr); w32(e + 8, gsi_base);
   madt_len += 12;
 }
+static void ioapic(void) { ioapic_at(0, 0xFEC00000, 0); }
 static void madt_end(void) { w32(MADT + 4, madt_len); fix(MADT, madt_len, MADT + 9); }
 
 /* RSDP revision 2 -> XSDT [FACP, MADT], and RSDT [FACP, MADT] for revision 0. */
@@ -85,6 +86,18 @@ int main(void) {
   CHECK(c.sdt == XSDT && c.madt == MADT && c.madt_len == madt_len && c.lapic_base == 0xFEE00000, "where the tables are");
 
   CHECK(c.mmcfg_base == 0 && c.mmcfg_size == 0, "no MCFG: no ECAM window");
+  CHECK(c.ioapic_count == 1 && c.ioapic_addr[0] == 0xFEC00000 && c.ioapic_gsi_base[0] == 0 && c.ioapic_id[0] == 0,
+        "one I/O APIC: %u at %x", c.ioapic_count, c.ioapic_addr[0]);
+
+  /* Two I/O APICs (IDs 8 and 9, GSIs from 0 and 24) and more than ACPI_MAX_IOAPICS. */
+  tables(2); lapic(0, 0, 1); ioapic_at(8, 0xFEC00000, 0); ioapic_at(9, 0xFEC01000, 24); madt_end();
+  CHECK(acpi_read_cpus(RSDP, 0, &c) && c.ioapic_count == 2 && c.ioapic_id[1] == 9 && c.ioapic_addr[1] == 0xFEC01000
+        && c.ioapic_gsi_base[1] == 24 && c.ioapics_dropped == 0, "two I/O APICs: %u", c.ioapic_count);
+  tables(2); lapic(0, 0, 1);
+  for (int k = 0; k < 10; k++) ioapic_at((uint8_t)k, 0xFEC00000u + (uint32_t)k * 0x1000u, (uint32_t)k * 24u);
+  madt_end();
+  CHECK(acpi_read_cpus(RSDP, 0, &c) && c.ioapic_count == ACPI_MAX_IOAPICS && c.ioapics_dropped == 2, "ten I/O APICs: %u kept, %u dropped",
+        c.ioapic_count, c.ioapics_dropped);
 
   /* An MCFG (in the FACP's slot): the first allocation, from its start bus (PCI Firmware Spec 4.1.2). */
   tables(2); lapic(0, 0, 1); madt_end();

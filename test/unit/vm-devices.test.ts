@@ -228,3 +228,55 @@ describe('the shell\'s vm_console (ACRN: input to the VM\'s vuart 0, Ctrl+Space 
     expect(f.m.output()).toContain('vm_console: give the id of a VM that exists (see vm_list)');
   });
 });
+
+describe('the Service VM\'s vIOAPICs: one per I/O APIC of the MADT (ACRN vioapic_init)', () => {
+  /** A Service VM's devices on a machine whose MADT lists two I/O APICs (IDs 8 and 9, GSIs 0-23 and 24-55). */
+  function serviceVm(): Fixture {
+    const f = makeFixture({}, (m) => {
+      m.ioapics = [{ id: 8, addr: 0xfec00000, gsiBase: 0, pins: 24 }, { id: 9, addr: 0xfec01000, gsiBase: 24, pins: 32 }];
+    });
+    expect(f.vm.devices.init(1, false, false)).toBe(true); // no ECAM: the Service VM
+    expect(f.vm.io.registerMmio(LAPIC_MMIO_GPA, LAPIC_MMIO_SIZE, f.vm.lapicMmio)).toBe(true);
+    f.vcpu.vlapic.writeReg(0xf0, 0x1ff, 0); // SVR: the APIC software-enabled
+    return f;
+  }
+  /** IOREGSEL = reg, then IOWIN (82093AA 3.1) at the chip's base. */
+  const ioapicReg = (f: Fixture, base: number, reg: number): number => {
+    const d = f.vm.io.mmioDevice(f.vm.io.findMmio(base, 4)); // whoever the registry gives the address to
+    d.mmioWrite(base, 4, 0, reg);
+    return d.mmioRead(base + 0x10, 4) >>> 0;
+  };
+
+  it('each has the MADT\'s address, ID and GSI base and the chip\'s pins; GSIs route by range; EOI reaches every one', () => {
+    const f = serviceVm();
+    const d = f.vm.devices;
+    expect([d.vioapicCount, d.gsiCount()]).toEqual([2, 56]);
+    expect(f.vm.io.mmioDevice(f.vm.io.findMmio(0xfec01000, 4))).toBe(d.vioapics[1]);
+    expect(f.vm.io.mmioDevice(f.vm.io.findMmio(0xfec00000, 4))).toBe(d.vioapics[0]);
+    expect([ioapicReg(f, 0xfec00000, 1), ioapicReg(f, 0xfec01000, 1)]).toEqual([(23 << 16) | 0x11, (31 << 16) | 0x11]);
+    expect([ioapicReg(f, 0xfec00000, 0), ioapicReg(f, 0xfec01000, 0)]).toEqual([8 << 24, 9 << 24]);
+    // GSI 30 = the second chip's pin 6: level-triggered, vector 0x45, physical destination 0
+    const second = d.vioapics[1];
+    second.writeReg(0x10 + 6 * 2 + 1, 0);
+    second.writeReg(0x10 + 6 * 2, 0x8000 | 0x45);
+    d.router.drive(30, true);
+    expect([second.lines[6], d.vioapics[0].lines[6]]).toEqual([1, 0]);
+    expect((f.vcpu.vlapic.irr[0x45 >>> 5] >>> (0x45 & 31)) & 1).toBe(1);
+    expect(second.redirLo[6] & 0x4000).toBe(0x4000); // remote IRR
+    d.router.drive(30, false);
+    f.vcpu.lapicSink.eoiLevel(0x45); // the vLAPIC's EOI broadcast
+    expect(second.redirLo[6] & 0x4000).toBe(0);
+    d.router.drive(56, true); // past the last pin: nobody's
+    expect(second.ignoredPins + d.vioapics[0].ignoredPins).toBe(0);
+  });
+
+  it('other VMs, and a machine whose MADT lists none, have one vIOAPIC of 48 pins at 0xFEC00000', () => {
+    const f = fixture();
+    expect([f.vm.devices.vioapicCount, f.vm.devices.vioapic.base, f.vm.devices.vioapic.pins, f.vm.devices.gsiCount()]).toEqual([1, 0xfec00000, 48, 48]);
+    const g = makeFixture({}, (m) => {
+      m.ioapics = [];
+    });
+    expect(g.vm.devices.init(1, false, false)).toBe(true);
+    expect([g.vm.devices.vioapicCount, g.vm.devices.vioapic.base, g.vm.devices.vioapic.pins]).toEqual([1, 0xfec00000, 48]);
+  });
+});

@@ -63,6 +63,7 @@ function boot(s: Scenario, mmcfg = true, pcpus = 0) {
     m.addModule(0x7020000, IMAGE_SVC, 'svc');
     m.reserved.push({ base: 0x7000000, size: 0x30000, kind: 3 }); // the boot modules, as kmain records them
     m.setPool(0x5000000, 1024);
+    m.ioapics = [{ id: 0, addr: 0xfec00000, gsiBase: 0, pins: 24 }, { id: 1, addr: 0xfec20000, gsiBase: 24, pins: 24 }];
     if (mmcfg) {
       m.mmcfgBase = MMCFG;
       m.mmcfgSize = 16 * MiB;
@@ -116,11 +117,12 @@ describe('launching the scenario at boot', () => {
     expect(at(0x1ffe0000)).toEqual([0x1ffe0000, EPT_MT_UC]); // ACPI data: not RAM
     for (const [gpa, what] of [
       [0x100000, 'hypervisor image'], [0x2000000, 'Wasm window'], [0x5000000, 'page pool'], [0x7010000, 'a boot module'],
-      [pre.ramHpa, 'the pre-launched VM\'s RAM'], [0xfee00000, 'LAPIC'], [0xfec00000, 'IOAPIC'], [MMCFG, 'MMCFG'], [MMCFG + 16 * MiB - 1, 'MMCFG end'],
+      [pre.ramHpa, 'the pre-launched VM\'s RAM'], [0xfee00000, 'LAPIC'], [0xfec00000, 'IOAPIC 0'], [0xfec20000, 'IOAPIC 1'], [MMCFG, 'MMCFG'], [MMCFG + 16 * MiB - 1, 'MMCFG end'],
     ] as [number, string][]) {
       expect([what, ept.translate(gpa)]).toEqual([what, -1]);
     }
     expect(ept.translate(MMCFG + 16 * MiB)).toBe(MMCFG + 16 * MiB);
+    expect([svc.devices.vioapicCount, svc.devices.vioapics[1].base, svc.devices.gsiCount()]).toEqual([2, 0xfec20000, 48]); // one per I/O APIC
     // Its e820: the host map with those ranges reserved; its RAM declared to the access check.
     const e = svc.e820;
     const ramAt = (a: number) => {

@@ -151,6 +151,15 @@ bool acpi_read_cpus(uint64_t rsdp, uint32_t bsp_apic_id, struct acpi_cpus *o) {
       id = rd32(e + 4);
       flags = rd32(e + 8);
       cpu = true;
+    } else if (type == 1 && elen >= 12) { /* I/O APIC: ID +2, address +4, GSI base +8 */
+      if (o->ioapic_count < ACPI_MAX_IOAPICS) {
+        o->ioapic_id[o->ioapic_count] = e[2];
+        o->ioapic_addr[o->ioapic_count] = rd32(e + 4);
+        o->ioapic_gsi_base[o->ioapic_count] = rd32(e + 8);
+        o->ioapic_count++;
+      } else {
+        o->ioapics_dropped++;
+      }
     }
     if (cpu) {
       if (!(flags & 1)) {

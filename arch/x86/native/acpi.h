@@ -5,7 +5,9 @@
  * a non-zero address) or RSDT (5.2.7, 32-bit entries) -> the table with
  * signature "APIC", the MADT (5.2.12), whose Processor Local APIC (type 0,
  * 5.2.12.2) and Processor Local x2APIC (type 9, 5.2.12.12) entries name the
- * processors; bit 0 of their flags is "Enabled".
+ * processors; bit 0 of their flags is "Enabled". Its I/O APIC entries (type
+ * 1, 5.2.12.3: ID +2, address +4, global system interrupt base +8) name the
+ * I/O APICs, which the Service VM gets one vIOAPIC each of.
  *
  * Every table is checked (signature, length bounds, checksum) before it is
  * used; anything garbled leaves the result at "no MADT" with a constant
@@ -17,6 +19,7 @@
 #include <stdint.h>
 
 #define ACPI_MAX_CPUS 8              /* = HV_MAX_CPUS (smp.h) */
+#define ACPI_MAX_IOAPICS 8           /* = MAX_VIOAPICS (hv/vm/vm-devices.ts) */
 #define ACPI_MAX_TABLE (1u << 20)    /* a sane upper bound for one table  */
 #define ACPI_MAX_SDT_ENTRIES 256
 
@@ -30,6 +33,11 @@ struct acpi_cpus {
   uint32_t sdt_len, madt_len;
   uint32_t lapic_base;               /* MADT "Local Interrupt Controller Address" */
   uint64_t mmcfg_base, mmcfg_size;   /* MCFG's first ECAM window, from its start bus (0, 0: no MCFG) */
+  uint32_t ioapic_count;             /* MADT I/O APIC entries kept (type 1, 5.2.12.3), MADT order */
+  uint32_t ioapic_id[ACPI_MAX_IOAPICS];
+  uint32_t ioapic_addr[ACPI_MAX_IOAPICS];
+  uint32_t ioapic_gsi_base[ACPI_MAX_IOAPICS];
+  uint32_t ioapics_dropped;          /* I/O APIC entries beyond ACPI_MAX_IOAPICS */
   bool bsp_listed;                   /* the boot CPU's APIC ID is in the MADT */
 };
 

@@ -120,10 +120,27 @@ __attribute__((target("general-regs-only"))) void smp_flush_ipi(void) {
 
 /* which: 0 CPUs enumerated, 1 APIC ID of CPU index, 2 online flag of index,
    3 this CPU, 4 TSC kHz, 5 HLT wake-ups of index, 6 kicks received by index,
-   7 EPT flushes answered by index, 8 LAPIC timer ticks per ms (divide 16). */
+   7 EPT flushes answered by index, 8 LAPIC timer ticks per ms (divide 16);
+   9-10 the MCFG window, 11-15 the I/O APICs (below). */
+/*
+ * Redirection entries of the I/O APIC at `addr`: IOAPICVER (register 1)
+ * bits 23:16 + 1, read through IOREGSEL/IOWIN (82093AA datasheet 3.2.2). The
+ * page is in the boot identity map (below 4 GiB) and no guest maps it (the
+ * Service VM's EPT leaves it out); 0 when the address is not page aligned.
+ */
+static uint32_t ioapic_pins(uint32_t addr) {
+  if (addr == 0 || (addr & 0xFFF) != 0) return 0;
+  volatile uint32_t *regsel = (volatile uint32_t *)(uintptr_t)addr;
+  volatile uint32_t *win = (volatile uint32_t *)(uintptr_t)(addr + 0x10);
+  *regsel = 1;
+  uint32_t ver = *win;
+  return ((ver >> 16) & 0xFF) + 1;
+}
+
 IMPORT(f64, __smp_info, f64 which, f64 index) {
   (void)inst;
   uint32_t i = (uint32_t)u64_of(index);
+  uint32_t j = i < ACPI_MAX_IOAPICS ? i : ACPI_MAX_IOAPICS;
   if (i >= HV_MAX_CPUS) i = 0;
   switch ((int)which) {
     case 0: return smp_cpus.count ? smp_cpus.count : 1;
@@ -137,6 +154,12 @@ IMPORT(f64, __smp_info, f64 which, f64 index) {
     case 8: return (f64)lapic_ticks_per_ms;
     case 9: return (f64)smp_cpus.mmcfg_base;  /* not SMP: import slots are scarce */
     case 10: return (f64)smp_cpus.mmcfg_size;
+    /* The MADT's I/O APICs (the Service VM's vIOAPICs), index = MADT order. */
+    case 11: return smp_cpus.ioapic_count;
+    case 12: return j < smp_cpus.ioapic_count ? smp_cpus.ioapic_addr[j] : 0;
+    case 13: return j < smp_cpus.ioapic_count ? smp_cpus.ioapic_gsi_base[j] : 0;
+    case 14: return j < smp_cpus.ioapic_count ? smp_cpus.ioapic_id[j] : 0;
+    case 15: return j < smp_cpus.ioapic_count ? ioapic_pins(smp_cpus.ioapic_addr[j]) : 0;
     default: return 0;
   }
 }
