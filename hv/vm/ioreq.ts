@@ -2,7 +2,10 @@
 // the layout and states are Linux's include/uapi/linux/acrn.h, ACRN-ABI.md).
 //
 // A post-launched VM's port, MMIO or PCI-configuration access that no device
-// of the hypervisor claims goes to the DM. Each VM has one 4 KiB page of 16
+// of the hypervisor claims goes to the DM: ports no slot holds
+// (exits/io-exit.ts), CFC-CFF accesses to functions its vPCI lacks (PCICFG,
+// vpci/cfg-mech1.ts), unclaimed MMIO and ECAM accesses to such functions
+// (mmio-emul.ts). Each VM has one 4 KiB page of 16
 // struct acrn_io_request slots in the Service VM's memory (SET_IOREQ_BUFFER);
 // the slot is the vCPU id, and it belongs to the hypervisor while its vCPU
 // has no request in flight (so garbage the DM leaves there is overwritten).

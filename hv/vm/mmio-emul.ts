@@ -215,7 +215,10 @@ export class MmioEmulation {
       return;
     }
     const gpa = e.gpa;
-    const slot = vm.io.findMmio(gpa, dec.memSize);
+    let slot = vm.io.findMmio(gpa, dec.memSize);
+    // A post-launched VM's ECAM access to a function its vPCI lacks is its DM's (ACRN: the DM emulates its PCI devices).
+    const ecam = vm.devices.vpci.ecam;
+    if (slot >= 0 && vm.loadOrder === LOAD_ORDER_POST && vm.io.mmioDevice(slot) === ecam && !vm.devices.vpci.hasFunction(ecam.bdfOf(gpa))) slot = -1;
     if (slot < 0 && vm.loadOrder === LOAD_ORDER_POST) {
       if (!ioreqServed(vm) || vcpu.ioreq.state !== IOREQ_NONE) {
         this.stop(vcpu, exit, 'MMIO access for the device model, but no device model serves this VM', true);

@@ -208,6 +208,15 @@ describe('MMIO requests', () => {
     expect(u.v.state).toBe(VCPU_RUNNABLE);
   });
 
+  it('ECAM (0xE0000000) accesses to functions the vPCI lacks are the DM\'s too: an MMIO request', () => {
+    const u = mmioUser([0x66, 0x8b, 0x07]);
+    runExit(u.h, { reason: F.EXIT_REASON_EPT_VIOLATION, qual: 0x181, gpa: 0xe0018000 }, u.v); // 00:03.0 register 0
+    expect([slot(u, A.IO_REQUEST_TYPE), slot(u, BODY + A.PIO_REQUEST_ADDRESS), u.v.state]).toEqual([A.IOREQ_TYPE_MMIO, 0xe0018000, VCPU_WAIT_IO]);
+    expect(finish(u, 0xace08086, 0, BODY + A.MMIO_REQUEST_VALUE)).toBe(0);
+    complete(u);
+    expect(regLo(u.h, RAX, u.v) >>> 0).toBe(0xace08086);
+  });
+
   it('an instruction that reads and writes device-model MMIO stops the VM (or [bx], ax)', () => {
     const u = mmioUser([0x09, 0x07]);
     runExit(u.h, { reason: F.EXIT_REASON_EPT_VIOLATION, qual: 0x183, gpa: 0x8000 }, u.v);
