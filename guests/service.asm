@@ -158,11 +158,36 @@ entry64:                            ; load + 0x200, RSI = the zero page
         mov     esi, [rbx + ZP_CMD_LINE_PTR]
         call    com_puts
         call    com_newline
+        call    show_vioapic
         lea     rdi, [w_demo]                   ; `dm_demo` on the command line: the acrnctl demo
         call    cmdline_has
         jne     command_loop
         call    dm_demo
         jmp     command_loop
+
+; "service guest: vIOAPIC at 0xfec00000: id <ID register>, version <version
+; register>": the hypervisor gives the Service VM one vIOAPIC per physical
+; I/O APIC, with the chip's ID and number of pins (version bits 23:16)
+show_vioapic:
+        push    rax
+        push    rcx
+        push    rsi
+        lea     rsi, [msg_vioapic]
+        call    com_puts
+        mov     ecx, 0xFEC00000
+        mov     dword [rcx], 0                  ; IOREGSEL: ID
+        mov     eax, [rcx + 0x10]
+        call    com_hex
+        lea     rsi, [msg_vioapic_ver]
+        call    com_puts
+        mov     dword [rcx], 1                  ; IOREGSEL: version
+        mov     eax, [rcx + 0x10]
+        call    com_hex
+        call    com_newline
+        pop     rsi
+        pop     rcx
+        pop     rax
+        ret
 
 ; ---- the device model's side of a User VM's lifecycle (command `l`) ----
 
@@ -921,5 +946,7 @@ msg_e820        db ", e820 entries ", 0
 msg_ram         db ", RAM ", 0
 msg_mib         db " MiB", 0
 msg_cmdline     db "command line: ", 0
+msg_vioapic     db "service guest: vIOAPIC at 0xfec00000: id ", 0
+msg_vioapic_ver db ", version ", 0
 align 16
 pm_end:

@@ -26,6 +26,7 @@
 // reset() returns the devices to power-on state, deinit() disconnects and
 // forgets them (VM create, reset, shutdown). Nothing here allocates after
 // construction.
+import { LOG_INFO, log } from '../log';
 import type { DebugConsole } from './debug-port';
 import {
   PIO_SLOT_CF9, PIO_SLOT_KB, PIO_SLOT_PM1A, PIO_SLOT_PCI_CFGADDR, PIO_SLOT_PCI_CFGDATA, PIO_SLOT_PIC_ELCR, PIO_SLOT_PIC_PRIMARY,
@@ -225,7 +226,24 @@ export class VmDevices {
       n = 1;
       this.vioapics[0].configure(VIOAPIC_PINS_DEFAULT, VIOAPIC_BASE, 0, 0);
     } else {
-      for (let i = 0; i < n; i++) this.vioapics[i].configure(hw.pins[i], hw.addr[i], hw.gsiBase[i], hw.id[i]);
+      for (let i = 0; i < n; i++) {
+        const v = this.vioapics[i];
+        v.configure(hw.pins[i], hw.addr[i], hw.gsiBase[i], hw.id[i]);
+        log.begin(LOG_INFO);
+        log.str(this.vm.name);
+        log.str(': vIOAPIC ');
+        log.dec(i);
+        log.str(' at ');
+        log.hex(v.base, 8);
+        log.str(', ID ');
+        log.dec(v.resetId);
+        log.str(', GSI ');
+        log.dec(v.gsiBase);
+        log.str('-');
+        log.dec(v.gsiBase + v.pins - 1);
+        log.str(' (the physical I/O APIC\'s)');
+        log.end();
+      }
     }
     this.vioapicCount = n;
     let ok = true;

@@ -112,6 +112,11 @@ function expectDefaultBoot(serial, r) {
   expect(parseInt(hello[1], 16) % 0x200000 === 0 && parseInt(hello[1], 16) >= 0x1000000, 'its kernel sits at a kernel_alignment boundary at or above pref_address', r);
   expect(Number(hello[3]) >= 3 && Number(hello[4]) > 512, `its zero page carries an e820 table with the host RAM minus the hypervisor's (${hello[3]} entries, ${hello[4]} MiB)`, r);
   expect(svc[1] === `command line: ${BOOTARGS}`, 'its command line is the scenario\'s bootargs', r);
+  // Bochs's one I/O APIC (24 pins): the Service VM's one vIOAPIC mirrors it, ID included
+  const hw = /service: vIOAPIC 0 at 0xfec00000, ID (\d+), GSI 0-23 \(the physical I\/O APIC's\)/.exec(serial);
+  expect(hw !== null && !/service: vIOAPIC 1 /.test(serial), 'the Service VM has one vIOAPIC, for the machine\'s one I/O APIC (24 pins from GSI 0)', r);
+  expect(svc[2] === `service guest: vIOAPIC at 0xfec00000: id 0x${(Number(hw?.[1]) * 0x1000000).toString(16)}, version 0x170011`,
+    `the Service VM reads the chip's ID and 24 pins (version 0x11) from its vIOAPIC (${svc[2]})`, r);
 }
 
 const cases = [
