@@ -91,9 +91,10 @@ export class UpcallState {
 
 export const UPCALL = new UpcallState();
 
-/** The VM's accesses go to a DM: post-launched, with a registered page and a Service VM to serve it. */
+/** The VM's accesses go to a DM: post-launched, with a registered page and a Service VM (still on) to serve it. */
 export function ioreqServed(vm: AcrnVm): boolean {
-  return vm.ioreqBufferSet && vm.ioreqServiceVm !== null;
+  const svc = vm.ioreqServiceVm;
+  return vm.ioreqBufferSet && svc !== null && !svc.isPoweredOff();
 }
 
 function slotBase(vm: AcrnVm, vcpuId: number): number {
@@ -115,7 +116,7 @@ export function ioreqSend(vm: AcrnVm, vcpuId: number): boolean {
   const svc = vm.ioreqServiceVm;
   const v = vm.vcpus[vcpuId];
   const r = v.ioreq;
-  if (!vm.ioreqBufferSet || svc === null || r.state !== IOREQ_NONE || vcpuId >= IO_REQUEST_MAX) return false;
+  if (!ioreqServed(vm) || svc === null || r.state !== IOREQ_NONE || vcpuId >= IO_REQUEST_MAX) return false;
   const at = slotBase(vm, vcpuId);
   const body = at + IO_REQUEST_REQS;
   poke32(at + IO_REQUEST_TYPE, r.type);

@@ -242,12 +242,8 @@ export class MmioEmulation {
       vcpu.advanceRip(exit.ripHi, exit.ripLo, dec.instLen);
     } else if (rc === EMUL_REPEAT) {
       this.stats.emulated++;
-    } else if (rc === EMUL_ERR_NONCANONICAL) {
-      this.raise(vcpu, exit, dec.segment === SEG_SS ? VECTOR_SS : VECTOR_GP, 0);
-    } else if (rc === EMUL_ERR_GUEST_MEM) {
-      this.guestMemoryFailed(vcpu, exit, port.guestStatus, 'the non-MMIO side of a string instruction is not in guest memory');
     } else {
-      this.stop(vcpu, exit, 'cannot emulate the instruction that accessed MMIO', true);
+      this.emulationFailed(vcpu, exit, rc, true);
     }
   }
 
@@ -288,7 +284,7 @@ export class MmioEmulation {
         r.valueHi = port.capturedHi;
         r.valueLo = port.capturedLo;
       } else {
-        this.emulationFailed(vcpu, exit, rc);
+        this.emulationFailed(vcpu, exit, rc, true);
         return;
       }
     } else {
@@ -334,17 +330,18 @@ export class MmioEmulation {
     } else if (rc === EMUL_REPEAT) {
       this.stats.emulated++;
     } else {
-      this.emulationFailed(vcpu, exit, rc);
+      this.emulationFailed(vcpu, exit, rc, false);
     }
   }
 
-  private emulationFailed(vcpu: Vcpu, exit: ExitInfo, rc: number): void {
+  /** `atExit`: the fetched bytes are this instruction's (not so when a DM read completes later). */
+  private emulationFailed(vcpu: Vcpu, exit: ExitInfo, rc: number, atExit: boolean): void {
     if (rc === EMUL_ERR_NONCANONICAL) {
       this.raise(vcpu, exit, this.decoder.segment === SEG_SS ? VECTOR_SS : VECTOR_GP, 0);
     } else if (rc === EMUL_ERR_GUEST_MEM) {
       this.guestMemoryFailed(vcpu, exit, this.port.guestStatus, 'the non-MMIO side of a string instruction is not in guest memory');
     } else {
-      this.stop(vcpu, exit, 'cannot emulate the instruction that accessed MMIO', true);
+      this.stop(vcpu, exit, 'cannot emulate the instruction that accessed MMIO', atExit);
     }
   }
 

@@ -143,6 +143,10 @@ export class AcrnVm {
     return this.loadOrder === LOAD_ORDER_SERVICE;
   }
 
+  isPoweredOff(): boolean {
+    return this.state === VM_POWERED_OFF;
+  }
+
   /** VPID of a vCPU: unique and non-zero (SDM Vol. 3C 26.2.1.1: VPID 0 is the host's). */
   vpidOf(vcpuId: number): number {
     return this.vmId * MAX_VCPUS_PER_VM + vcpuId + 1;

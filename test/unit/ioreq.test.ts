@@ -325,6 +325,14 @@ describe('the lifecycle with a request in flight', () => {
     expect(setIoreq(u.h, u.rel)).toBe(-1); // powered off
   });
 
+  it('once the Service VM is off, nothing goes to its DM: ports read all ones, MMIO stops the User VM', () => {
+    const u = user();
+    u.h.svc.state = VM_POWERED_OFF; // as after its own S5 (its pages stay where they were)
+    pio(u, DM_PORT, 2, true, 0x12340000);
+    expect([u.v.state, u.v.ioreq.sent, regLo(u.h, RAX, u.v) >>> 0]).toEqual([VCPU_RUNNABLE, 0, 0x1234ffff]);
+    expect(slot(u, A.IO_REQUEST_PROCESSED)).toBe(A.IOREQ_STATE_FREE);
+  });
+
   it('an INIT abandons its vCPU\'s request and frees the slot', () => {
     const u = user();
     pio(u, DM_PORT, 1, true);
