@@ -234,16 +234,27 @@ export class MmioEmulation {
     port.user = user;
     if (slot < 0) this.stats.unclaimed++;
     vm.io.currentVcpu = vcpu.id;
+    this.run(vcpu, exit, true);
+  }
+
+  /**
+   * Carry out the bound instruction against the bound port: RIP moves past
+   * it, or stays for a REP string instruction not done; failures as
+   * emulationFailed (`atExit`: the fetched bytes are this instruction's).
+   */
+  private run(vcpu: Vcpu, exit: ExitInfo, atExit: boolean): void {
     const regs = this.regs;
     regs.bind(vcpu, exit);
-    const rc = this.emulator.emulate(regs, dec, port);
-    if (rc === EMUL_DONE) {
+    const rc = this.emulator.emulate(regs, this.decoder, this.port);
+    if (this.port.refused) {
+      this.stop(vcpu, exit, 'an instruction that reads and writes device-model MMIO is not supported', atExit);
+    } else if (rc === EMUL_DONE) {
       this.stats.emulated++;
-      vcpu.advanceRip(exit.ripHi, exit.ripLo, dec.instLen);
+      vcpu.advanceRip(exit.ripHi, exit.ripLo, this.decoder.instLen);
     } else if (rc === EMUL_REPEAT) {
       this.stats.emulated++;
     } else {
-      this.emulationFailed(vcpu, exit, rc, true);
+      this.emulationFailed(vcpu, exit, rc, atExit);
     }
   }
 
@@ -301,8 +312,7 @@ export class MmioEmulation {
    */
   completeRead(vcpu: Vcpu, valueHi: number, valueLo: number): void {
     const vm = vcpu.vm;
-    const dec = vcpu.ioreq.decoder;
-    this.decoder = dec;
+    this.decoder = vcpu.ioreq.decoder;
     this.walker = vm.walker;
     this.mem = vm.guestMem;
     const ps = this.paging;
@@ -317,21 +327,7 @@ export class MmioEmulation {
     port.ps = ps;
     port.mem = this.mem;
     port.user = ps.cpl === 3 ? ACC_USER : 0;
-    const regs = this.regs;
-    regs.bind(vcpu, exit);
-    const rc = this.emulator.emulate(regs, dec, port);
-    if (port.refused) {
-      this.stop(vcpu, exit, 'an instruction that reads and writes device-model MMIO is not supported', false);
-      return;
-    }
-    if (rc === EMUL_DONE) {
-      this.stats.emulated++;
-      vcpu.advanceRip(exit.ripHi, exit.ripLo, dec.instLen);
-    } else if (rc === EMUL_REPEAT) {
-      this.stats.emulated++;
-    } else {
-      this.emulationFailed(vcpu, exit, rc, false);
-    }
+    this.run(vcpu, exit, false);
   }
 
   /** `atExit`: the fetched bytes are this instruction's (not so when a DM read completes later). */

@@ -9,76 +9,23 @@
 import { describe, expect, it } from 'vitest';
 import { EPT_MT_WB, EPT_PAGE_2M, EPT_R, EPT_RWX } from '../../arch/x86/ept';
 import { poolPages } from '../../arch/x86/intrinsics';
-import type { SimMachine } from '../../arch/x86/sim-machine';
-import * as F from '../../arch/x86/vmcs';
-import { ExitInfo } from '../../arch/x86/vmexit-info';
 import * as A from '../../hv/dm-hypercall/abi';
-import { hcBindVmTable, hcConfigureSlot } from '../../hv/dm-hypercall/hc-state';
-import type { Vcpu } from '../../hv/vm/vcpu';
+import { hcConfigureSlot } from '../../hv/dm-hypercall/hc-state';
 import { type AcrnVm, LOAD_ORDER_POST, VM_POWERED_OFF, VM_RUNNING } from '../../hv/vm/vm';
 import { powerOffRtVm, SEVERITY_RTVM } from '../../hv/vm/vm-api';
 import { POOL_BASE } from './machines';
-import { addVm, type Env, load, makeEnv, R8, RAX, RDI, regHi, regLo, rip, RSI, runExit, setReg } from './vm-fixture';
+import { addVm } from './vm-fixture';
+import { call, CREATE_GPA, type Hc, IOREQ_PTR_GPA, makeHc as makeServiceVm, OUT_GPA, r32, RAM_END, TWO32, w32, w64, w8 } from './hc-fixture';
 
-interface Hc {
-  env: Env;
-  m: SimMachine;
-  svc: AcrnVm;
-  vcpu: Vcpu;
-  exit: ExitInfo;
-  ram: number;
-}
-
-function makeHc(pages = 0): Hc {
-  const env = makeEnv(pages > 0 ? (m: SimMachine) => {
-    m.setPool(POOL_BASE, pages);
-    m.reserved[3].size = pages * 4096;
-  } : undefined);
-  const { vm, ram } = addVm(env, { serviceVm: true, name: 'sos' });
-  hcBindVmTable(env.vms);
-  return { env, m: env.m, svc: vm, vcpu: vm.vcpus[0], exit: new ExitInfo(), ram };
-}
-
-const TWO32 = 4294967296;
-const RAM_END = 0x400000;
-
-function call(h: Hc, id: number, p1 = 0, p2 = 0, idHi = 0, p1Hi?: number, p2Hi?: number): number {
-  load(h.env, h.vcpu);
-  setReg(h, R8, id, idHi);
-  setReg(h, RDI, p1 % TWO32, p1Hi ?? Math.floor(p1 / TWO32));
-  setReg(h, RSI, p2 % TWO32, p2Hi ?? Math.floor(p2 / TWO32));
-  const before = rip(h.m);
-  runExit(h, { reason: F.EXIT_REASON_VMCALL, instLen: 3 });
-  expect(h.m.currentVmcs).toBe(h.vcpu.vmcsPa);
-  expect(rip(h.m)).toBe(before + 3);
-  const hi = regHi(h, RAX);
-  const lo = regLo(h, RAX);
-  expect(hi === 0 || hi === 0xffffffff).toBe(true);
-  return hi === 0 ? lo : lo - TWO32;
-}
-
-function w8(h: Hc, gpa: number, v: number): void {
-  h.m.writeByte(h.ram + gpa, v);
-}
-function w32(h: Hc, gpa: number, v: number): void {
-  for (let i = 0; i < 4; i++) w8(h, gpa + i, Math.floor(v / 2 ** (8 * i)) & 0xff);
-}
-function w64(h: Hc, gpa: number, v: number): void {
-  w32(h, gpa, v % TWO32);
-  w32(h, gpa + 4, Math.floor(v / TWO32));
-}
-function r32(h: Hc, gpa: number): number {
-  let v = 0;
-  for (let i = 3; i >= 0; i--) v = v * 256 + h.m.readByte(h.ram + gpa + i);
-  return v;
-}
 function r64(h: Hc, gpa: number): number {
   return r32(h, gpa) + r32(h, gpa + 4) * TWO32;
 }
 
-const CREATE_GPA = 0x200000;
-const IOREQ_PTR_GPA = 0x201000;
-const OUT_GPA = 0x204000;
+/** The Service VM (hc-fixture.ts) with `pages` pool pages (0: the machine's default pool). */
+function makeHc(pages = 0): Hc {
+  return makeServiceVm({ poolPages: pages });
+}
+
 const HDR_GPA = 0x205000;
 const REGIONS_GPA = 0x206000;
 /** Service VM memory given to the User VM in these tests. */
