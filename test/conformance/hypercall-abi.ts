@@ -224,7 +224,7 @@ function helpers(print: boolean): void {
  * whole hypercall layer goes through the native pipeline): per permitted slot
  * "index:target/flags".
  */
-const DISPATCH_WANT = '0:1/0 1:1/0 2:1/0 16:3/1 17:2/0 18:2/0 19:2/0 20:2/0 21:2/1 22:2/0 35:2/0 37:2/0 48:2/0 65:2/0 66:3/0 99:1/0 128:3/0';
+const DISPATCH_WANT = '0:1/0 1:1/0 2:1/0 16:3/1 17:2/0 18:2/0 19:2/0 20:2/0 21:2/1 22:2/0 35:2/0 37:2/0 48:2/0 49:2/0 65:2/0 66:3/0 99:1/0 128:3/0';
 
 function dispatchTable(): void {
   startLine();
@@ -246,7 +246,7 @@ function dispatchTable(): void {
 // table as the dispatcher calls them (an indirect call with six arguments).
 const NO_VCPU = {} as Vcpu;
 const NO_VM = {} as AcrnVm;
-const CALL_VECTORS = [2, 0, 0x40, 2, 0, 0x1f, 2, 0, 0x100, 2, 1, 0x40, 2, 0, 0xff, 0x14, 0, 0, 0x31, 0, 0, 0xff, 0, 0];
+const CALL_VECTORS = [2, 0, 0x40, 2, 0, 0x1f, 2, 0, 0x100, 2, 1, 0x40, 2, 0, 0xff, 0x14, 0, 0, 0x24, 0, 0, 0xff, 0, 0];
 const CALL_WANT = '0 -22 -22 -22 0 0 -25 -25 vector 0xff';
 
 function indirectCalls(): void {
