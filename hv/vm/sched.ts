@@ -2,6 +2,7 @@
 // queue holds the runnable vCPUs; a halted or stopped vCPU leaves it and a
 // woken one joins at the tail. Time slices come from the VMX preemption timer
 // (vcpu-run.ts); each timer exit makes the running vCPU yield.
+import { pageFree, vmclear } from '../../arch/x86/intrinsics';
 import { VCPU_HALTED, VCPU_RUNNABLE, VCPU_STOPPED, VCPU_WAIT_IO, type Vcpu } from './vcpu';
 
 export const RUNQ_CAPACITY = 32;
@@ -27,6 +28,15 @@ export class Scheduler {
   yieldRequested = false;
   /** Set for SMP: a wake may come from another pCPU, which must then kick this one. */
   waker: RemoteWaker | null = null;
+  /**
+   * VMCS pages of destroyed vCPUs that may still be active on this pCPU
+   * (their VM was shut down from another one): this pCPU VMCLEARs and frees
+   * them (reclaim) at the top of its loop. SDM Vol. 3C 25.11.1: a VMCS
+   * region must not be reused before VMCLEAR on the processor it is active
+   * on, which may write its cached state back at any time.
+   */
+  readonly retired = new Float64Array(RUNQ_CAPACITY);
+  retiredCount = 0;
 
   constructor(pcpu: number) {
     this.pcpu = pcpu;
@@ -92,6 +102,28 @@ export class Scheduler {
   halt(vcpu: Vcpu): void {
     this.remove(vcpu);
     vcpu.state = VCPU_HALTED;
+  }
+
+  /** Hand over a VMCS page active here (see `retired`) and kick this pCPU. False when full: the caller clears and frees it. */
+  retire(vmcsPa: number): boolean {
+    const n = this.retiredCount;
+    if (n === RUNQ_CAPACITY) return false;
+    this.retired[n] = vmcsPa;
+    this.retiredCount = n + 1;
+    if (this.loadedVmcs === vmcsPa) this.loadedVmcs = 0;
+    this.kick();
+    return true;
+  }
+
+  /** On this pCPU: VMCLEAR and free the retired VMCS pages. */
+  reclaim(): void {
+    for (let i = 0; i < this.retiredCount; i++) {
+      const pa = this.retired[i];
+      vmclear(pa);
+      pageFree(pa);
+      this.retired[i] = 0;
+    }
+    this.retiredCount = 0;
   }
 
   /** Make this pCPU leave guest mode soon (an IPI) when it is another one: a vCPU running there has a new interrupt. */

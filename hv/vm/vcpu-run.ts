@@ -191,6 +191,7 @@ export class PcpuLoop {
     let sincePoll = 0;
     let current: Vcpu | null = null;
     for (;;) {
+      if (s.retiredCount > 0) s.reclaim(); // VMCSs of vCPUs destroyed from another pCPU
       this.fireTimers();
       let newSlice = false;
       if (current === null || current.state !== VCPU_RUNNABLE || s.yieldRequested) {

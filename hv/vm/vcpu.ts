@@ -1,7 +1,7 @@
 // A virtual CPU: its VMCS, its context page (GPRs, CR2, switched MSRs, XSAVE
 // area; arch/x86/vcpu-ctx.ts), its scheduling state and its pending events.
 // Built at init with the VM table; creating a VM only resets it.
-import { hi, pageAlloc, pageFree, peek64, poke64, vcpuForget, vmread, vmwrite } from '../../arch/x86/intrinsics';
+import { hi, pageAlloc, pageFree, peek64, poke64, thisCpu, vcpuForget, vmclear, vmread, vmwrite } from '../../arch/x86/intrinsics';
 import { CTX_XCR0, CTX_XSAVE_PA, gprOffset } from '../../arch/x86/vcpu-ctx';
 import { GUEST_INTERRUPTIBILITY_INFO, GUEST_RIP, GUEST_RSP } from '../../arch/x86/vmcs';
 import { TWO_POW_32 } from '../u64';
@@ -139,7 +139,13 @@ export class Vcpu {
     return true;
   }
 
-  /** Give every page back to the pool. */
+  /**
+   * Give every page back to the pool. The VMCS may still be active on the
+   * vCPU's pCPU, which may write its cached state back to the region at any
+   * time until a VMCLEAR there (SDM Vol. 3C 25.11.1, 25.11.3): on this pCPU
+   * it is cleared now; on another (its VM shut down from elsewhere) it goes
+   * to that pCPU's scheduler, which clears and frees it (Scheduler.retire).
+   */
   release(): void {
     if (this.ctxPa !== 0) {
       vcpuForget(this.ctxPa);
@@ -148,7 +154,12 @@ export class Vcpu {
       this.ctxPa = 0;
     }
     if (this.vmcsPa !== 0) {
-      pageFree(this.vmcsPa);
+      const s = this.sched;
+      if (s.pcpu === thisCpu() || !s.retire(this.vmcsPa)) {
+        vmclear(this.vmcsPa);
+        pageFree(this.vmcsPa);
+      }
+      if (s.loadedVmcs === this.vmcsPa) s.loadedVmcs = 0;
       this.vmcsPa = 0;
     }
     this.state = VCPU_OFFLINE;

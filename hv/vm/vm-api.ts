@@ -79,9 +79,8 @@ function teardown(vm: AcrnVm): void {
     const v = vm.vcpus[i];
     if (v.state === VCPU_OFFLINE) continue;
     v.sched.unassign(v);
-    if (v.sched.loadedVmcs === v.vmcsPa) v.sched.loadedVmcs = 0;
     v.coldResetPending = false;
-    v.release();
+    v.release(); // forgets the VMCS in its scheduler (retired there when current on another pCPU)
   }
   vm.vcpuCount = 0;
   vm.powerRequest = POWER_NONE;

@@ -333,8 +333,21 @@ describe('CREATE_VM', () => {
     expect(cleared[cleared.length - 1]).toBe(vm.vcpus[1].vmcsPa); // active here after setup: cleared for pCPU 1
     expect(table.scheds[1].loadedVmcs).toBe(0);
     expect(call(h, A.HC_PAUSE_VM, 3)).toBe(0);
+    const vmcs0 = vm.vcpus[0].vmcsPa;
+    const vmcs1 = vm.vcpus[1].vmcsPa;
+    cleared.length = 0;
+    h.m.cpusOnline[1] = true; // the simulated pCPU 1 takes IPIs
     expect(call(h, A.HC_DESTROY_VM, 3)).toBe(0);
     expect(table.scheds[1].assignedCount).toBe(0);
+    // vCPU 0's VMCS (this pCPU's) is cleared and freed; vCPU 1's may be active on pCPU 1: handed to it, kicked
+    expect(cleared).toEqual([vmcs0]);
+    expect([table.scheds[1].retiredCount, table.scheds[1].retired[0]]).toEqual([1, vmcs1]);
+    expect(h.m.kicks).toContain(1); // pCPU 1 kicked to reclaim it
+    const pool = poolPages(0);
+    h.m.currentCpu = 1; // pCPU 1's loop, at its next turn
+    table.scheds[1].reclaim();
+    h.m.currentCpu = 0;
+    expect([cleared, table.scheds[1].retiredCount, poolPages(0)]).toEqual([[vmcs0, vmcs1], 0, pool + 1]);
     const b = createVm(h, 'wide', 0x5); // pCPU 2 is not online
     expect([b.rc, b.vmid]).toEqual([-1, 0x5a5a]);
     expect(vmOf(h, 3).state).toBe(VM_POWERED_OFF);
