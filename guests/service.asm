@@ -396,30 +396,50 @@ uvm_create:
         call    hcall
         call    dm_attach                       ; the DM serves its requests from now on
         ; VM_SET_MEMORY_REGIONS: [0, 1 MiB) and the reset alias
-        lea     rdi, [r12 + S_SET_REGIONS]
-        mov     ecx, 24 + 0x100 + 64
-        call    zero
-        mov     [rdi], r14w
-        mov     dword [rdi + 8], 2
-        lea     rax, [r12 + S_REGIONS]
-        mov     [rdi + 16], rax
-        lea     rsi, [r12 + S_REGIONS]
-        mov     dword [rsi + 0], MR_ADD
-        mov     dword [rsi + 4], PROT_RWX_WB
+        mov     eax, 2
+        call    set_regions_begin
         mov     qword [rsi + 8], 0
         mov     [rsi + 16], r13
         mov     qword [rsi + 24], UVM_SIZE
-        mov     dword [rsi + 32], MR_ADD
-        mov     dword [rsi + 36], PROT_RWX_WB
         mov     eax, 0xFFFF0000
         mov     [rsi + 40], rax
         lea     rax, [r13 + 0xF0000]
         mov     [rsi + 48], rax
         mov     qword [rsi + 56], 0x10000
+        jmp     set_regions_call
+
+; struct set_regions for the User VM r14 with eax regions, each MR_ADD with
+; RWX and WB; rsi = the first struct vm_memory_region, whose gpa (@8),
+; service_vm_gpa (@16) and size (@24) the caller fills (32 bytes apart)
+set_regions_begin:
+        push    rcx
+        push    rdi
+        push    rax
+        lea     rdi, [r12 + S_SET_REGIONS]
+        mov     ecx, 24 + 0x100 + 64
+        call    zero
+        mov     [rdi], r14w
+        pop     rax
+        mov     [rdi + 8], eax
+        lea     rsi, [r12 + S_REGIONS]
+        mov     [rdi + 16], rsi
+        xor     ecx, ecx
+.region:
+        mov     dword [rsi + rcx + 0], MR_ADD
+        mov     dword [rsi + rcx + 4], PROT_RWX_WB
+        add     ecx, 32
+        dec     eax
+        jnz     .region
+        pop     rdi
+        pop     rcx
+        ret
+
+; VM_SET_MEMORY_REGIONS with the structure set_regions_begin made
+set_regions_call:
+        lea     rdi, [r12 + S_SET_REGIONS]
         mov     r8d, HC_VM_SET_MEMORY_REGIONS
         lea     rdx, [n_regions]
-        call    hcall
-        ret
+        jmp     hcall
 
 start_vm:
         mov     rdi, r14
@@ -573,23 +593,13 @@ ept_remap:
         lea     rsi, [msg_probe_timeout]
         call    com_puts
         jmp     .stop
-.remap: lea     rdi, [r12 + S_SET_REGIONS]
-        mov     ecx, 24 + 0x100 + 64
-        call    zero
-        mov     [rdi], r14w
-        mov     dword [rdi + 8], 1
-        lea     rax, [r12 + S_REGIONS]
-        mov     [rdi + 16], rax
-        lea     rsi, [r12 + S_REGIONS]
-        mov     dword [rsi + 0], MR_ADD
-        mov     dword [rsi + 4], PROT_RWX_WB
+.remap: mov     eax, 1
+        call    set_regions_begin
         mov     qword [rsi + 8], PROBE_GPA
         lea     rax, [pm_start + UVM_ALT_OFF]
         mov     [rsi + 16], rax
         mov     qword [rsi + 24], 0x1000
-        mov     r8d, HC_VM_SET_MEMORY_REGIONS
-        lea     rdx, [n_regions]
-        call    hcall
+        call    set_regions_call
         mov     ecx, WAIT_PAUSES
 .second:
         cmp     dword [r13 + PROBE_MIRROR], 0x22222222

@@ -76,17 +76,23 @@ export class IoRequest {
   func = 0;
   /** The MMIO instruction, decoded at the exit; a read is carried out with the DM's value (mmio-emul.ts). */
   readonly decoder = new InstrDecoder();
-  /** Requests sent, and NOTIFY_REQUEST_FINISH calls refused, for this vCPU. */
+  /** Requests sent for this vCPU. */
   sent = 0;
-  refused = 0;
+
+  /** The access, as its exit handler decoded it (a read's value 0; PCICFG's function set apart). */
+  fill(type: number, dir: number, address: number, size: number, valueHi: number, valueLo: number): void {
+    this.type = type;
+    this.dir = dir;
+    this.address = address;
+    this.size = size;
+    this.valueHi = valueHi >>> 0;
+    this.valueLo = valueLo >>> 0;
+  }
 }
 
-/** The upcall vector (ACRN acrn_hsm_notification_vector; HC_SET_CALLBACK_VECTOR) and counts. */
+/** The upcall vector (ACRN acrn_hsm_notification_vector; HC_SET_CALLBACK_VECTOR). */
 export class UpcallState {
   vector = HSM_DEFAULT_VECTOR;
-  /** Upcalls raised, and those the Service VM's vLAPIC did not take (vector already pending, or software-disabled). */
-  raised = 0;
-  notTaken = 0;
 }
 
 export const UPCALL = new UpcallState();
@@ -102,7 +108,7 @@ function slotBase(vm: AcrnVm, vcpuId: number): number {
 }
 
 /** The DM's state of a vCPU's slot (IOREQ_STATE_*), or -1 when the VM has no page. */
-export function ioreqSlotState(vm: AcrnVm, vcpuId: number): number {
+function slotState(vm: AcrnVm, vcpuId: number): number {
   if (!vm.ioreqBufferSet || !(vcpuId >= 0 && vcpuId < IO_REQUEST_MAX)) return -1;
   return peek32(slotBase(vm, vcpuId) + IO_REQUEST_PROCESSED) >>> 0;
 }
@@ -146,9 +152,9 @@ export function ioreqSend(vm: AcrnVm, vcpuId: number): boolean {
   r.state = IOREQ_WAITING;
   r.sent++;
   v.sched.waitForIo(v);
-  UPCALL.raised++;
+  // Edge-triggered: an upcall still pending covers this request too (the DM scans every slot).
   const bsp = svc.vcpus[0];
-  if (!bsp.vlapic.acceptIrq(UPCALL.vector, false)) UPCALL.notTaken++;
+  bsp.vlapic.acceptIrq(UPCALL.vector, false);
   // A BSP running on another pCPU sees its new IRR bit at its next exit: make one now.
   bsp.sched.kick();
   return true;
@@ -163,10 +169,7 @@ export function ioreqNotifyFinish(vm: AcrnVm, vcpuId: number): number {
   if (!vm.ioreqBufferSet || !(vcpuId >= 0 && vcpuId < vm.vcpuCount)) return -1;
   const v = vm.vcpus[vcpuId];
   const r = v.ioreq;
-  if (r.state !== IOREQ_WAITING || ioreqSlotState(vm, vcpuId) !== IOREQ_STATE_COMPLETE) {
-    r.refused++;
-    return -1;
-  }
+  if (r.state !== IOREQ_WAITING || slotState(vm, vcpuId) !== IOREQ_STATE_COMPLETE) return -1;
   r.state = IOREQ_FINISHED;
   v.sched.ioDone(v);
   return 0;

@@ -87,16 +87,20 @@ class MmioPort implements MmioAccess {
   /** The last readGuest/writeGuest failure (a negative COPY_* code), 0 if none. */
   guestStatus = 0;
 
-  bind(vm: AcrnVm, gpa: number, device: MmioDevice | null, isWrite: boolean): void {
+  /** One access: the device side (`mode`: PORT_*) and the guest-memory side (paging state, memory, CPL-3 flag). */
+  bind(vm: AcrnVm, gpa: number, device: MmioDevice | null, isWrite: boolean, mode: number, ps: PagingState, mem: GuestMemory, user: number): void {
     this.vm = vm;
     this.gpa = gpa;
     this.device = device;
     this.mmioIsDest = isWrite;
     this.guestStatus = 0;
     this.valueHi = 0;
-    this.mode = PORT_DEVICE;
+    this.mode = mode;
     this.captured = false;
     this.refused = false;
+    this.ps = ps;
+    this.mem = mem;
+    this.user = user;
   }
 
   read(size: number): number {
@@ -228,10 +232,7 @@ export class MmioEmulation {
       return;
     }
     const port = this.port;
-    port.bind(vm, gpa, slot < 0 ? null : vm.io.mmioDevice(slot), e.write);
-    port.ps = ps;
-    port.mem = this.mem;
-    port.user = user;
+    port.bind(vm, gpa, slot < 0 ? null : vm.io.mmioDevice(slot), e.write, PORT_DEVICE, ps, vm.guestMem, user);
     if (slot < 0) this.stats.unclaimed++;
     vm.io.currentVcpu = vcpu.id;
     this.run(vcpu, exit, true);
@@ -269,18 +270,10 @@ export class MmioEmulation {
   private forDeviceModel(vcpu: Vcpu, exit: ExitInfo, gpa: number, isWrite: boolean, ps: PagingState, user: number): void {
     const dec = this.decoder;
     const r = vcpu.ioreq;
-    r.type = IOREQ_TYPE_MMIO;
-    r.address = gpa;
-    r.size = dec.memSize;
-    r.valueHi = 0;
-    r.valueLo = 0;
+    r.fill(IOREQ_TYPE_MMIO, IOREQ_DIR_READ, gpa, dec.memSize, 0, 0);
     if (isWrite) {
       const port = this.port;
-      port.bind(vcpu.vm, gpa, null, true);
-      port.mode = PORT_CAPTURE;
-      port.ps = ps;
-      port.mem = this.mem;
-      port.user = user;
+      port.bind(vcpu.vm, gpa, null, true, PORT_CAPTURE, ps, vcpu.vm.guestMem, user);
       const regs = this.regs;
       regs.bind(vcpu, exit);
       const rc = this.emulator.emulate(regs, dec, port);
@@ -290,16 +283,11 @@ export class MmioEmulation {
           return;
         }
         if (rc === EMUL_DONE) vcpu.advanceRip(exit.ripHi, exit.ripLo, dec.instLen);
-        r.dir = IOREQ_DIR_WRITE;
-        r.size = port.capturedSize;
-        r.valueHi = port.capturedHi;
-        r.valueLo = port.capturedLo;
+        r.fill(IOREQ_TYPE_MMIO, IOREQ_DIR_WRITE, gpa, port.capturedSize, port.capturedHi, port.capturedLo);
       } else {
         this.emulationFailed(vcpu, exit, rc, true);
         return;
       }
-    } else {
-      r.dir = IOREQ_DIR_READ;
     }
     this.stats.toDeviceModel++;
     ioreqSend(vcpu.vm, vcpu.id);
@@ -320,13 +308,9 @@ export class MmioEmulation {
     const exit = COMPLETION_EXIT;
     exit.loadGuestRip();
     const port = this.port;
-    port.bind(vm, vcpu.ioreq.address, null, false);
-    port.mode = PORT_SUPPLY;
+    port.bind(vm, vcpu.ioreq.address, null, false, PORT_SUPPLY, ps, vm.guestMem, ps.cpl === 3 ? ACC_USER : 0);
     port.suppliedHi = valueHi >>> 0;
     port.suppliedLo = valueLo >>> 0;
-    port.ps = ps;
-    port.mem = this.mem;
-    port.user = ps.cpl === 3 ? ACC_USER : 0;
     this.run(vcpu, exit, false);
   }
 

@@ -193,13 +193,7 @@ export function tripleFaultReset(vcpu: Vcpu, ripHi: number, ripLo: number): void
     // ACRN triple_fault_shutdown_vm: the device model emulates PM1a for
     // post-launched VMs; it gets an S5 write to PM1a_CNT.
     logEvent(vm, 'triple fault: S5 sent to its device model');
-    const r = vcpu.ioreq;
-    r.type = IOREQ_TYPE_PORTIO;
-    r.dir = IOREQ_DIR_WRITE;
-    r.address = PM1A_CNT_PORT;
-    r.size = 2;
-    r.valueLo = (SLP_TYP_S5 << SLP_TYP_SHIFT) | SLP_EN;
-    r.valueHi = 0;
+    vcpu.ioreq.fill(IOREQ_TYPE_PORTIO, IOREQ_DIR_WRITE, PM1A_CNT_PORT, 2, 0, (SLP_TYP_S5 << SLP_TYP_SHIFT) | SLP_EN);
     ioreqSend(vm, vcpu.id);
   } else requestPower(vm, POWER_RESET, 'triple fault: the VM resets');
   log.begin(LOG_INFO);

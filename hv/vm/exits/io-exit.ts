@@ -89,13 +89,8 @@ function portForDeviceModel(vcpu: Vcpu, exit: ExitInfo): void {
     stopVm(vcpu, 'INS/OUTS to a port of the device model is not supported', exit);
     return;
   }
-  const r = vcpu.ioreq;
-  r.type = IOREQ_TYPE_PORTIO;
-  r.dir = io.isIn ? IOREQ_DIR_READ : IOREQ_DIR_WRITE;
-  r.address = io.port;
-  r.size = io.size;
-  r.valueLo = io.isIn ? 0 : vcpu.gprLo(RAX) & sizeMask(io.size);
-  r.valueHi = 0;
+  const value = io.isIn ? 0 : vcpu.gprLo(RAX) & sizeMask(io.size);
+  vcpu.ioreq.fill(IOREQ_TYPE_PORTIO, io.isIn ? IOREQ_DIR_READ : IOREQ_DIR_WRITE, io.port, io.size, 0, value);
   sendOrStop(vcpu, exit);
 }
 
@@ -111,15 +106,10 @@ function pciForDeviceModel(vcpu: Vcpu, exit: ExitInfo): void {
     return;
   }
   const r = vcpu.ioreq;
-  r.type = IOREQ_TYPE_PCICFG;
-  r.dir = io.isIn ? IOREQ_DIR_READ : IOREQ_DIR_WRITE;
-  r.address = cfg.fwdOffset;
-  r.size = io.size;
+  r.fill(IOREQ_TYPE_PCICFG, io.isIn ? IOREQ_DIR_READ : IOREQ_DIR_WRITE, cfg.fwdOffset, io.size, 0, io.isIn ? 0 : cfg.fwdValue);
   r.bus = (cfg.fwdBdf >>> 8) & 0xff;
   r.dev = (cfg.fwdBdf >>> 3) & 0x1f;
   r.func = cfg.fwdBdf & 7;
-  r.valueLo = io.isIn ? 0 : cfg.fwdValue;
-  r.valueHi = 0;
   sendOrStop(vcpu, exit);
 }
 
